@@ -1,0 +1,48 @@
+# bash completion for rtcpeer
+_rtcpeer()
+{
+	local cur prev words cword
+	_init_completion || return
+
+	local commands="offer answer help version"
+	local opts="--compact --signal-in --signal-out --timeout --data --video --audio
+		--video-out --audio-out --stun --turn --verbose --quiet --help"
+
+	if [[ $cword -eq 1 ]]; then
+		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
+		return
+	fi
+	case ${words[1]} in
+	help)
+		[[ $cword -eq 2 ]] && COMPREPLY=($(compgen -W "offer answer" -- "$cur"))
+		return
+		;;
+	offer | answer) ;;
+	*) return ;;
+	esac
+	case $prev in
+	--signal-in | --signal-out | --video-out)
+		_filedir
+		return
+		;;
+	--video)
+		COMPREPLY=($(compgen -W "test $(compgen -G '/dev/video*')" -- "$cur"))
+		_filedir y4m
+		return
+		;;
+	--audio)
+		COMPREPLY=($(compgen -W "test default" -- "$cur"))
+		_filedir wav
+		return
+		;;
+	--audio-out)
+		COMPREPLY=($(compgen -W "default" -- "$cur"))
+		return
+		;;
+	--timeout | -t | --stun | --turn)
+		return
+		;;
+	esac
+	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+}
+complete -F _rtcpeer rtcpeer

@@ -1,0 +1,34 @@
+/* Command line: subcommands, options, help texts and the exit codes of core/exitcode.h. */
+#ifndef RTCPEER_CLI_CLI_H
+#define RTCPEER_CLI_CLI_H
+
+#include <stdbool.h>
+
+#define CLI_MAX_SERVERS 8
+
+enum cli_role { CLI_OFFER, CLI_ANSWER };
+
+struct cli_opts {
+	enum cli_role role;
+	bool compact;
+	bool data;
+	const char *signal_in;
+	const char *signal_out;
+	double timeout_s;
+	const char *video;
+	const char *audio;
+	const char *video_out;
+	const char *audio_out;
+	const char *stun[CLI_MAX_SERVERS];
+	int n_stun;
+	const char *turn[CLI_MAX_SERVERS];
+	int n_turn;
+};
+
+#define CLI_DEFAULT_TIMEOUT_S 300.0
+
+int cli_main(int argc, char **argv);
+/* Runs one peer after option parsing (cli/peer.c). Returns an exit code. */
+int cli_run_peer(const struct cli_opts *opts);
+
+#endif

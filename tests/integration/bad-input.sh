@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Bad input at the command line and in descriptions: one clear line on stderr and the
+# documented exit code, never a crash or a hang.
+. "$(dirname "$0")/lib.sh"
+
+run() { # CODE NAME PATTERN STDIN -- ARGS...
+	local want=$1 name=$2 pat=$3 input=$4
+	shift 5
+	timeout 20 "$RTCPEER" "$@" <"$input" >"$T/out" 2>"$T/err"
+	local rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		not_ok "$name: exit $rc, wanted $want: $(head -3 "$T/err")"
+	else
+		check_one_line "$T/err" "$name (exit $rc)" "$pat"
+	fi
+}
+
+# Command line.
+timeout 5 "$RTCPEER" >/dev/null 2>&1; [ $? -eq 2 ] && ok "no command exits 2" || not_ok "no command"
+run 2 "unknown command" 'unknown command "frob"' /dev/null -- frob
+run 2 "unknown option" "unknown option --frob" /dev/null -- offer --frob
+run 2 "missing value" "option --timeout needs a value" /dev/null -- answer --timeout
+run 2 "bad timeout" "--timeout wants seconds" /dev/null -- answer --timeout abc
+run 2 "negative timeout" "--timeout wants seconds" /dev/null -- answer -t -1
+run 2 "extra argument" 'unexpected argument "x"' /dev/null -- offer x
+run 2 "same signal file" "must differ" /dev/null -- offer --signal-in f --signal-out f
+run 2 "bad fd spec" "--signal-in wants" /dev/null -- answer --signal-in fd:x
+for opt in "--data" "--video test" "--audio test" "--video-out -" "--audio-out default" \
+	"--stun stun:127.0.0.1:3478" "--turn turn:u:p@127.0.0.1:3478"; do
+	# shellcheck disable=SC2086
+	run 7 "unsupported $opt" "${opt%% *} is not supported yet" /dev/null -- offer $opt
+done
+"$RTCPEER" --help | grep -q '^Usage: rtcpeer' && ok "--help" || not_ok "--help"
+"$RTCPEER" help offer | grep -q -- '--signal-in' && ok "help offer" || not_ok "help offer"
+"$RTCPEER" answer --help | grep -q -- '--compact' && ok "answer --help" || not_ok "answer --help"
+"$RTCPEER" --version | grep -q '^rtcpeer [0-9]' && ok "--version" || not_ok "--version"
+
+# Input that is not a description.
+run 5 "empty stdin" "input ended before an offer" /dev/null -- answer
+printf '\n\n   \n' >"$T/blank"
+run 5 "only blank lines" "input ended before an offer" "$T/blank" -- answer
+head -c 2000000 /dev/zero | tr '\0' 'a' >"$T/huge"
+run 3 "2 MB without a line break" "larger than" "$T/huge" -- answer
+run 3 "a pasted answer that is not one" "answer" "$FIXTURES/sdp/chromium-offer-data.sdp" -- offer -t 5
+run 1 "unreadable --signal-in" "cannot read the offer from fd:99" /dev/null -- answer --signal-in fd:99
+
+# Every malformed description of the fixture set: exit 3 and the line number in the message.
+while IFS=$'\t' read -r file line msg; do
+	case $file in '#'* | '') continue ;; esac
+	if [ "$line" -gt 0 ] 2>/dev/null; then pat="offer line $line: "; else pat="offer"; fi
+	run 3 "bad sdp $file" "$pat" "$FIXTURES/sdp-bad/$file" -- answer -t 5
+	grep -qF -- "$msg" "$T/err" || not_ok "bad sdp $file: message lacks \"$msg\": $(cat "$T/err")"
+done <"$FIXTURES/sdp-bad/cases.tsv"
+
+# Valid descriptions with nothing acceptable: exit 4.
+while IFS=$'\t' read -r file msg; do
+	case $file in '#'* | '') continue ;; esac
+	run 4 "unacceptable $file" "" "$FIXTURES/sdp-unacceptable/$file" -- answer -t 5
+	grep -qF -- "$msg" "$T/err" && ok "message for $file" || not_ok "message for $file: $(cat "$T/err")"
+done <"$FIXTURES/sdp-unacceptable/cases.tsv"
+
+# Every real offer in the fixtures gets a valid answer.
+for f in "$FIXTURES"/sdp/*offer*.sdp; do
+	run_ok=0
+	timeout 20 "$RTCPEER" answer -q -t 5 <"$f" >"$T/ans" 2>"$T/err" && run_ok=1
+	if [ $run_ok -eq 1 ] && head -1 "$T/ans" | grep -q '^v=0' && grep -q '^a=setup:active' "$T/ans"; then
+		ok "answer to $(basename "$f")"
+	else
+		not_ok "answer to $(basename "$f"): $(cat "$T/err")"
+	fi
+done
+
+finish

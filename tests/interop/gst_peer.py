@@ -1,0 +1,241 @@
+#!/usr/bin/python3
+"""GStreamer webrtcbin peer for signaling interop tests.
+
+  gst_peer.py offer [--data-only] [--timeout S]
+      print an offer (sendrecv audio from audiotestsrc/opus, sendrecv video
+      from videotestsrc/VP8, one data channel; or the data channel only)
+      and an empty line, read the answer from stdin, apply it.
+  gst_peer.py answer [--timeout S]
+      read an offer from stdin, print the answer and an empty line.
+  gst_peer.py check
+      exit 0 if every element the peer uses is installed, else say which
+      is missing and exit 2.
+
+Exit 0 when the remote description was accepted ("ok" on stderr), 1 with
+webrtcbin's error on stderr otherwise.  Host candidates only: no STUN/TURN
+server and UPnP off.  The remote description's a=candidate lines are
+removed before webrtcbin sees them (webrtcbin never rejects a description
+for its candidates; without remote candidates libnice sends no ICE checks),
+and the program exits without waiting for a connection.
+
+Needs gstreamer1.0-plugins-{base,good,bad}, gstreamer1.0-nice, python3-gi,
+gir1.2-gstreamer-1.0 and gir1.2-gst-plugins-bad-1.0.
+"""
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sdpio  # noqa: E402
+
+try:
+    import gi
+    gi.require_version("Gst", "1.0")
+    gi.require_version("GstSdp", "1.0")
+    gi.require_version("GstWebRTC", "1.0")
+    from gi.repository import Gst, GstSdp, GstWebRTC  # noqa: E402
+except (ImportError, ValueError) as e:  # pragma: no cover
+    sdpio.fail("GStreamer introspection not available: %s" % e, 2)
+
+AUDIO_BRANCH = """
+audiotestsrc is-live=true wave=sine ! audioconvert ! audioresample
+  ! queue ! opusenc ! rtpopuspay pt={pt}
+  ! application/x-rtp,media=audio,encoding-name=OPUS,payload={pt} ! w.
+"""
+VIDEO_BRANCH = """
+videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=15/1
+  ! videoconvert ! queue ! vp8enc deadline=1 ! rtpvp8pay pt={pt}
+  ! application/x-rtp,media=video,encoding-name=VP8,payload={pt} ! w.
+"""
+DATA_PIPELINE = "webrtcbin name=w bundle-policy=max-bundle"
+
+
+class Peer:
+    def __init__(self, args, opus_pt=None, vp8_pt=None):
+        self.args = args
+        Gst.init(None)
+        desc = DATA_PIPELINE
+        if opus_pt is not None:
+            desc += AUDIO_BRANCH.format(pt=opus_pt)
+        if vp8_pt is not None:
+            desc += VIDEO_BRANCH.format(pt=vp8_pt)
+        if desc == DATA_PIPELINE:
+            self.pipe = Gst.Pipeline.new("data")
+            self.pipe.add(Gst.parse_launch(desc))
+        else:
+            self.pipe = Gst.parse_launch(desc)
+        self.w = self.pipe.get_by_name("w")
+        # Keep Python references to both objects for the whole run: the
+        # bindings drop one reference too many on them when a wrapper dies
+        # (the program ends with os._exit, so they never die).
+        self.ice = self.w.get_property("ice-agent")
+        self.agent = self.ice.get_property("agent")
+        # UPnP IGD discovery would multicast SSDP on every interface.
+        self.agent.set_property("upnp", False)
+        self.gathered = threading.Event()
+        self.w.connect("notify::ice-gathering-state", self._on_gathering)
+        bus = self.pipe.get_bus()
+        bus.add_signal_watch()
+        bus.enable_sync_message_emission()
+        bus.connect("sync-message::error", self._on_error)
+
+    def _on_error(self, bus, msg):
+        err, dbg = msg.parse_error()
+        sdpio.fail("gst: pipeline error: %s (%s)" % (err.message, dbg))
+
+    def _on_gathering(self, w, pspec):
+        if w.get_property("ice-gathering-state") == GstWebRTC.WebRTCICEGatheringState.COMPLETE:
+            self.gathered.set()
+
+    def start(self):
+        if self.pipe.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+            sdpio.fail("gst: cannot start the pipeline")
+
+    def wait_caps(self):
+        """Wait until every webrtcbin sink pad has caps, so the offer
+        carries each sender's SSRC and msid (otherwise it races)."""
+        deadline = time.monotonic() + self.args.timeout
+        while any(p.get_current_caps() is None for p in self.w.sinkpads):
+            if time.monotonic() > deadline:
+                sdpio.fail("gst: no caps on webrtcbin's sink pads after %gs"
+                           % self.args.timeout)
+            time.sleep(0.01)
+
+    def call(self, signal, *args):
+        """Emit a promise-returning action signal and wait for the reply."""
+        done = threading.Event()
+        p = Gst.Promise.new_with_change_func(lambda _p: done.set())
+        self.w.emit(signal, *args, p)
+        if not done.wait(self.args.timeout):
+            sdpio.fail("gst: %s timed out after %gs" % (signal, self.args.timeout))
+        if p.wait() != Gst.PromiseResult.REPLIED:
+            sdpio.fail("gst: %s: promise not replied (%s)" % (signal, p.wait()))
+        reply = p.get_reply()
+        if reply is not None and reply.has_field("error"):
+            err = reply.get_value("error")
+            sdpio.fail("gst: %s failed: %s" % (signal, getattr(err, "message", err)))
+        return reply
+
+    def local_sdp(self):
+        if not self.gathered.wait(self.args.timeout):
+            sdpio.fail("gst: ICE gathering not complete after %gs" % self.args.timeout)
+        return self.w.get_property("local-description").sdp.as_text()
+
+    def set_remote(self, text, sdp_type):
+        res, msg = GstSdp.SDPMessage.new_from_text(sdpio.strip_candidates(text))
+        if res != GstSdp.SDPResult.OK:
+            sdpio.fail("gst: cannot parse the %s: %s" % (sdp_type, res))
+        t = (GstWebRTC.WebRTCSDPType.OFFER if sdp_type == "offer"
+             else GstWebRTC.WebRTCSDPType.ANSWER)
+        self.call("set-remote-description",
+                  GstWebRTC.WebRTCSessionDescription.new(t, msg))
+
+
+def do_offer(args):
+    if args.data_only:
+        peer = Peer(args)
+    else:
+        peer = Peer(args, opus_pt=96, vp8_pt=97)
+    peer.start()
+    peer.wait_caps()
+    # The data channel must exist before the offer is created.
+    if peer.w.emit("create-data-channel", "data", None) is None:
+        sdpio.fail("gst: create-data-channel failed")
+    reply = peer.call("create-offer", None)
+    offer = reply.get_value("offer")
+    peer.call("set-local-description", offer)
+    sdpio.write_sdp(peer.local_sdp())
+    try:
+        answer = sdpio.read_sdp(args.timeout)
+    except (sdpio.Timeout, ValueError) as e:
+        sdpio.fail("gst: reading answer: %s" % e)
+    peer.set_remote(answer, "answer")
+    sys.stderr.write("ok\n")
+    return 0
+
+
+def offered_pt(sdp, kind, codec):
+    """Payload type of the first `codec` rtpmap in the first m=`kind`."""
+    in_kind = seen = False
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            if seen:
+                break
+            in_kind = line.startswith("m=%s " % kind)
+            seen = in_kind
+        elif in_kind and line.startswith("a=rtpmap:"):
+            pt, _, enc = line[len("a=rtpmap:"):].partition(" ")
+            if enc.split("/")[0].upper() == codec and pt.isdigit():
+                return int(pt)
+    return None
+
+
+def do_answer(args):
+    try:
+        offer = sdpio.read_sdp(args.timeout)
+    except (sdpio.Timeout, ValueError) as e:
+        sdpio.fail("gst: reading offer: %s" % e)
+    # webrtcbin matches an offered m-line to a sending transceiver only when
+    # the payload types agree, so send with the offer's own opus/VP8 types.
+    peer = Peer(args, opus_pt=offered_pt(offer, "audio", "OPUS"),
+                vp8_pt=offered_pt(offer, "video", "VP8"))
+    peer.start()
+    # Sink pads with caps make sendrecv transceivers that the offer's
+    # audio/video m-lines are matched to.
+    peer.wait_caps()
+    peer.set_remote(offer, "offer")
+    reply = peer.call("create-answer", None)
+    answer = reply.get_value("answer")
+    if answer is None:
+        sdpio.fail("gst: create-answer gave no answer")
+    peer.call("set-local-description", answer)
+    sdpio.write_sdp(peer.local_sdp())
+    return 0
+
+
+ELEMENTS = {
+    "webrtcbin": "gstreamer1.0-plugins-bad", "nicesrc": "gstreamer1.0-nice",
+    "audiotestsrc": "gstreamer1.0-plugins-base", "opusenc": "gstreamer1.0-plugins-base",
+    "audioconvert": "gstreamer1.0-plugins-base", "audioresample": "gstreamer1.0-plugins-base",
+    "videotestsrc": "gstreamer1.0-plugins-base", "videoconvert": "gstreamer1.0-plugins-base",
+    "rtpopuspay": "gstreamer1.0-plugins-good", "vp8enc": "gstreamer1.0-plugins-good",
+    "rtpvp8pay": "gstreamer1.0-plugins-good",
+}
+
+
+def do_check():
+    Gst.init(None)
+    missing = ["%s (%s)" % (e, pkg) for e, pkg in ELEMENTS.items()
+               if Gst.ElementFactory.find(e) is None]
+    if missing:
+        sdpio.fail("missing GStreamer elements: " + ", ".join(missing), 2)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("mode", choices=["offer", "answer", "check"])
+    ap.add_argument("--data-only", action="store_true",
+                    help="offer only a data channel")
+    ap.add_argument("--timeout", type=float, default=10.0,
+                    help="bound on every wait, seconds (default 10)")
+    args = ap.parse_args()
+    if args.mode == "check":
+        sys.exit(do_check())
+    # Watchdog: whatever blocks, never outlive 3 timeouts.
+    t = threading.Timer(3 * args.timeout,
+                        lambda: sdpio.fail("gst: %s timed out" % args.mode))
+    t.daemon = True
+    t.start()
+    code = do_offer(args) if args.mode == "offer" else do_answer(args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Exit at once: tearing the pipeline down is not part of the test.
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()
