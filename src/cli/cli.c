@@ -11,266 +11,299 @@
 #include "core/log.h"
 
 static const char usage_main[] =
-	"Usage: rtcpeer <command> [options]\n"
-	"\n"
-	"A command-line WebRTC peer.\n"
-	"\n"
-	"Commands:\n"
-	"  offer     write an SDP offer to stdout, read the answer from stdin\n"
-	"  answer    read an SDP offer from stdin, write the answer to stdout\n"
-	"  help [COMMAND]\n"
-	"            show help for rtcpeer or for one command\n"
-	"  version   show the version\n"
-	"\n"
-	"Options:\n"
-	"  -h, --help     show this help\n"
-	"  -V, --version  show the version\n"
-	"\n"
-	"Run 'rtcpeer help offer' or 'man rtcpeer' for the options of a session.\n";
+    "Usage: rtcpeer <command> [options]\n"
+    "\n"
+    "A command-line WebRTC peer.\n"
+    "\n"
+    "Commands:\n"
+    "  offer     write an SDP offer to stdout, read the answer from stdin\n"
+    "  answer    read an SDP offer from stdin, write the answer to stdout\n"
+    "  help [COMMAND]\n"
+    "            show help for rtcpeer or for one command\n"
+    "  version   show the version\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     show this help\n"
+    "  -V, --version  show the version\n"
+    "\n"
+    "Run 'rtcpeer help offer' or 'man rtcpeer' for the options of a session.\n";
 
 static const char usage_session[] =
-	"Signaling:\n"
-	"  -c, --compact            write the description as one compact line (a token)\n"
-	"      --signal-in FILE     read the peer's description from FILE, a FIFO or fd:N\n"
-	"                           (default stdin; a FILE that does not exist yet is waited for)\n"
-	"      --signal-out FILE    write our description to FILE, a FIFO or fd:N (default stdout)\n"
-	"  -t, --timeout SECONDS    how long to wait for the peer's description (default 300)\n"
-	"\n"
-	"Session (not supported yet in this version: each is refused with exit code 7):\n"
-	"      --data               carry stdin/stdout over a data channel\n"
-	"      --video SRC          send video from SRC (a V4L2 device, test, a .y4m file)\n"
-	"      --audio SRC          send audio from SRC (an ALSA PCM, test, a .wav file)\n"
-	"      --video-out FILE     write received video as Y4M to FILE or - (stdout)\n"
-	"      --audio-out PCM      play received audio on an ALSA PCM\n"
-	"      --stun URI           gather server-reflexive candidates (stun:host:port)\n"
-	"      --turn URI           gather relayed candidates (turn:user:pass@host:port)\n"
-	"\n"
-	"Logging (stderr only; stdout carries descriptions and data):\n"
-	"  -v, --verbose            more detail; repeat for more (RTCPEER_LOG=signal,sdp,...\n"
-	"                           narrows the categories)\n"
-	"  -q, --quiet              errors only\n"
-	"  -h, --help               show this help\n";
+    "Signaling:\n"
+    "  -c, --compact            write the description as one compact line (a token)\n"
+    "      --signal-in FILE     read the peer's description from FILE, a FIFO or fd:N\n"
+    "                           (default stdin; a FILE that does not exist yet is waited for)\n"
+    "      --signal-out FILE    write our description to FILE, a FIFO or fd:N (default stdout)\n"
+    "  -t, --timeout SECONDS    how long to wait for the peer's description (default 300)\n"
+    "\n"
+    "Connection:\n"
+    "      --stun URI           gather server-reflexive candidates (stun:host[:port]);\n"
+    "                           repeatable\n"
+    "      --ice-policy all|relay\n"
+    "                           which candidates to use (default all)\n"
+    "      --duration SECONDS   hang up this long after the session is established\n"
+    "                           (default: run until SIGINT, SIGTERM or the peer hangs up)\n"
+    "\n"
+    "Session (not supported yet in this version: each is refused with exit code 7):\n"
+    "      --data               carry stdin/stdout over a data channel\n"
+    "      --video SRC          send video from SRC (a V4L2 device, test, a .y4m file)\n"
+    "      --audio SRC          send audio from SRC (an ALSA PCM, test, a .wav file)\n"
+    "      --video-out FILE     write received video as Y4M to FILE or - (stdout)\n"
+    "      --audio-out PCM      play received audio on an ALSA PCM\n"
+    "      --turn URI           gather relayed candidates (turn:user:pass@host:port)\n"
+    "\n"
+    "Logging (stderr only; stdout carries descriptions and data):\n"
+    "  -v, --verbose            more detail; repeat for more (RTCPEER_LOG=signal,sdp,...\n"
+    "                           narrows the categories)\n"
+    "  -q, --quiet              errors only\n"
+    "  -h, --help               show this help\n";
 
 static const char usage_offer[] =
-	"Usage: rtcpeer offer [options]\n"
-	"\n"
-	"Writes an SDP offer (followed by one empty line) to stdout, then reads the answer from\n"
-	"stdin: plain SDP ending at an empty line or EOF, or a compact token. Every session\n"
-	"negotiates a data-channel section; audio and video follow the options below.\n"
-	"\n";
+    "Usage: rtcpeer offer [options]\n"
+    "\n"
+    "Writes an SDP offer (followed by one empty line) to stdout, then reads the answer from\n"
+    "stdin: plain SDP ending at an empty line or EOF, or a compact token. Every session\n"
+    "negotiates a data-channel section; audio and video follow the options below.\n"
+    "\n";
 
 static const char usage_answer[] =
-	"Usage: rtcpeer answer [options]\n"
-	"\n"
-	"Reads an SDP offer from stdin (plain SDP ending at an empty line or EOF, or a compact\n"
-	"token) and writes the answer, followed by one empty line, to stdout.\n"
-	"\n";
+    "Usage: rtcpeer answer [options]\n"
+    "\n"
+    "Reads an SDP offer from stdin (plain SDP ending at an empty line or EOF, or a compact\n"
+    "token) and writes the answer, followed by one empty line, to stdout.\n"
+    "\n";
 
 static void print_help(FILE *f, const char *cmd)
 {
-	if (cmd && strcmp(cmd, "offer") == 0)
-		fprintf(f, "%s%s", usage_offer, usage_session);
-	else if (cmd && strcmp(cmd, "answer") == 0)
-		fprintf(f, "%s%s", usage_answer, usage_session);
-	else
-		fputs(usage_main, f);
+        if (cmd && strcmp(cmd, "offer") == 0)
+                fprintf(f, "%s%s", usage_offer, usage_session);
+        else if (cmd && strcmp(cmd, "answer") == 0)
+                fprintf(f, "%s%s", usage_answer, usage_session);
+        else
+                fputs(usage_main, f);
 }
 
 static void print_version(void)
 {
-	printf("rtcpeer %s\n", RTCPEER_VERSION);
+        printf("rtcpeer %s\n", RTCPEER_VERSION);
 }
 
 enum {
-	OPT_SIGNAL_IN = 256,
-	OPT_SIGNAL_OUT,
-	OPT_DATA,
-	OPT_VIDEO,
-	OPT_AUDIO,
-	OPT_VIDEO_OUT,
-	OPT_AUDIO_OUT,
-	OPT_STUN,
-	OPT_TURN,
+        OPT_SIGNAL_IN = 256,
+        OPT_SIGNAL_OUT,
+        OPT_DATA,
+        OPT_VIDEO,
+        OPT_AUDIO,
+        OPT_VIDEO_OUT,
+        OPT_AUDIO_OUT,
+        OPT_STUN,
+        OPT_TURN,
+        OPT_ICE_POLICY,
+        OPT_DURATION,
 };
 
 static const struct option session_options[] = {
-	{"compact", no_argument, NULL, 'c'},
-	{"signal-in", required_argument, NULL, OPT_SIGNAL_IN},
-	{"signal-out", required_argument, NULL, OPT_SIGNAL_OUT},
-	{"timeout", required_argument, NULL, 't'},
-	{"data", no_argument, NULL, OPT_DATA},
-	{"video", required_argument, NULL, OPT_VIDEO},
-	{"audio", required_argument, NULL, OPT_AUDIO},
-	{"video-out", required_argument, NULL, OPT_VIDEO_OUT},
-	{"audio-out", required_argument, NULL, OPT_AUDIO_OUT},
-	{"stun", required_argument, NULL, OPT_STUN},
-	{"turn", required_argument, NULL, OPT_TURN},
-	{"verbose", no_argument, NULL, 'v'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"compact", no_argument, NULL, 'c'},
+    {"signal-in", required_argument, NULL, OPT_SIGNAL_IN},
+    {"signal-out", required_argument, NULL, OPT_SIGNAL_OUT},
+    {"timeout", required_argument, NULL, 't'},
+    {"data", no_argument, NULL, OPT_DATA},
+    {"video", required_argument, NULL, OPT_VIDEO},
+    {"audio", required_argument, NULL, OPT_AUDIO},
+    {"video-out", required_argument, NULL, OPT_VIDEO_OUT},
+    {"audio-out", required_argument, NULL, OPT_AUDIO_OUT},
+    {"stun", required_argument, NULL, OPT_STUN},
+    {"turn", required_argument, NULL, OPT_TURN},
+    {"ice-policy", required_argument, NULL, OPT_ICE_POLICY},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-	fprintf(stderr, "rtcpeer: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see 'rtcpeer help %s')\n", cmd);
-	return EXIT_USAGE;
+        fprintf(stderr, "rtcpeer: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, " (see 'rtcpeer help %s')\n", cmd);
+        return EXIT_USAGE;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 86400)
+                return -EINVAL;
+        *out = v;
+        return 0;
 }
 
 static int add_server(const char **list, int *n, const char *uri, const char *cmd)
 {
-	if (*n >= CLI_MAX_SERVERS)
-		return usage_error(cmd, "too many servers: at most 8 of each kind (at \"%s\")", uri);
-	list[(*n)++] = uri;
-	return 0;
+        if (*n >= CLI_MAX_SERVERS)
+                return usage_error(cmd, "too many servers: at most 8 of each kind (at \"%s\")",
+                                   uri);
+        list[(*n)++] = uri;
+        return 0;
 }
 
 /* Options that exist with their final names but whose feature is not built yet. */
 static int refuse_unsupported(const struct cli_opts *o)
 {
-	const char *name = NULL;
-	if (o->data)
-		name = "--data";
-	else if (o->video)
-		name = "--video";
-	else if (o->audio)
-		name = "--audio";
-	else if (o->video_out)
-		name = "--video-out";
-	else if (o->audio_out)
-		name = "--audio-out";
-	else if (o->n_stun)
-		name = "--stun";
-	else if (o->n_turn)
-		name = "--turn";
-	if (!name)
-		return 0;
-	log_error(NULL, "%s is not supported yet: this version negotiates sessions only", name);
-	return EXIT_UNSUPPORTED;
+        const char *name = NULL;
+        if (o->data)
+                name = "--data";
+        else if (o->video)
+                name = "--video";
+        else if (o->audio)
+                name = "--audio";
+        else if (o->video_out)
+                name = "--video-out";
+        else if (o->audio_out)
+                name = "--audio-out";
+        else if (o->n_turn)
+                name = "--turn";
+        if (!name)
+                return 0;
+        log_error(NULL, "%s is not supported yet: this version sets up secure sessions only", name);
+        return EXIT_UNSUPPORTED;
 }
 
 static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char **argv)
 {
-	struct cli_opts o = {.role = role, .timeout_s = CLI_DEFAULT_TIMEOUT_S};
-	int verbosity = LOG_LEVEL_INFO;
-	int c, rc;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ct:vqh", session_options, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o.compact = true;
-			break;
-		case OPT_SIGNAL_IN:
-			o.signal_in = optarg;
-			break;
-		case OPT_SIGNAL_OUT:
-			o.signal_out = optarg;
-			break;
-		case 't': {
-			char *end;
-			errno = 0;
-			double v = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(v) || v <= 0 || v > 86400)
-				return usage_error(
-					cmd, "--timeout wants seconds between 0 and 86400, not \"%s\"",
-					optarg);
-			o.timeout_s = v;
-			break;
-		}
-		case OPT_DATA:
-			o.data = true;
-			break;
-		case OPT_VIDEO:
-			o.video = optarg;
-			break;
-		case OPT_AUDIO:
-			o.audio = optarg;
-			break;
-		case OPT_VIDEO_OUT:
-			o.video_out = optarg;
-			break;
-		case OPT_AUDIO_OUT:
-			o.audio_out = optarg;
-			break;
-		case OPT_STUN:
-			if ((rc = add_server(o.stun, &o.n_stun, optarg, cmd)))
-				return rc;
-			break;
-		case OPT_TURN:
-			if ((rc = add_server(o.turn, &o.n_turn, optarg, cmd)))
-				return rc;
-			break;
-		case 'v':
-			verbosity++;
-			break;
-		case 'q':
-			verbosity = LOG_LEVEL_ERROR;
-			break;
-		case 'h':
-			print_help(stdout, cmd);
-			return EXIT_OK;
-		case ':':
-			return usage_error(cmd, "option %s needs a value", argv[optind - 1]);
-		default:
-			return usage_error(cmd, "unknown option %s", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
-	for (int i = 0; i < 2; i++) {
-		const char *spec = i ? o.signal_out : o.signal_in;
-		if (spec && strncmp(spec, "fd:", 3) == 0) {
-			char *end;
-			long v = strtol(spec + 3, &end, 10);
-			if (end == spec + 3 || *end || v < 0 || v > 65535)
-				return usage_error(cmd, "--signal-in/--signal-out wants fd:N with a "
-							"descriptor number, not \"%s\"",
-						   spec);
-		}
-	}
-	if (o.signal_in && o.signal_out && strcmp(o.signal_in, o.signal_out) == 0 &&
-	    strcmp(o.signal_in, "-") != 0)
-		return usage_error(cmd, "--signal-in and --signal-out must differ (both \"%s\")",
-				   o.signal_in);
-	log_set_level(verbosity);
-	log_set_categories(getenv("RTCPEER_LOG"));
-	if ((rc = refuse_unsupported(&o)))
-		return rc;
-	return cli_run_peer(&o);
+        struct cli_opts o = {.role = role, .timeout_s = CLI_DEFAULT_TIMEOUT_S};
+        int verbosity = LOG_LEVEL_INFO;
+        int c, rc;
+        optind = 1;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":ct:vqh", session_options, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        o.compact = true;
+                        break;
+                case OPT_SIGNAL_IN:
+                        o.signal_in = optarg;
+                        break;
+                case OPT_SIGNAL_OUT:
+                        o.signal_out = optarg;
+                        break;
+                case 't':
+                        if (parse_seconds(optarg, &o.timeout_s) < 0)
+                                return usage_error(
+                                    cmd, "--timeout wants seconds between 0 and 86400, not \"%s\"",
+                                    optarg);
+                        break;
+                case OPT_DURATION:
+                        if (parse_seconds(optarg, &o.duration_s) < 0)
+                                return usage_error(
+                                    cmd, "--duration wants seconds between 0 and 86400, not \"%s\"",
+                                    optarg);
+                        break;
+                case OPT_ICE_POLICY:
+                        if (strcmp(optarg, "all") == 0)
+                                o.relay_only = false;
+                        else if (strcmp(optarg, "relay") == 0)
+                                o.relay_only = true;
+                        else
+                                return usage_error(
+                                    cmd, "--ice-policy wants all or relay, not \"%s\"", optarg);
+                        break;
+                case OPT_DATA:
+                        o.data = true;
+                        break;
+                case OPT_VIDEO:
+                        o.video = optarg;
+                        break;
+                case OPT_AUDIO:
+                        o.audio = optarg;
+                        break;
+                case OPT_VIDEO_OUT:
+                        o.video_out = optarg;
+                        break;
+                case OPT_AUDIO_OUT:
+                        o.audio_out = optarg;
+                        break;
+                case OPT_STUN:
+                        if ((rc = add_server(o.stun, &o.n_stun, optarg, cmd)))
+                                return rc;
+                        break;
+                case OPT_TURN:
+                        if ((rc = add_server(o.turn, &o.n_turn, optarg, cmd)))
+                                return rc;
+                        break;
+                case 'v':
+                        verbosity++;
+                        break;
+                case 'q':
+                        verbosity = LOG_LEVEL_ERROR;
+                        break;
+                case 'h':
+                        print_help(stdout, cmd);
+                        return EXIT_OK;
+                case ':':
+                        return usage_error(cmd, "option %s needs a value", argv[optind - 1]);
+                default:
+                        return usage_error(cmd, "unknown option %s", argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                return usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+        for (int i = 0; i < 2; i++) {
+                const char *spec = i ? o.signal_out : o.signal_in;
+                if (spec && strncmp(spec, "fd:", 3) == 0) {
+                        char *end;
+                        long v = strtol(spec + 3, &end, 10);
+                        if (end == spec + 3 || *end || v < 0 || v > 65535)
+                                return usage_error(cmd,
+                                                   "--signal-in/--signal-out wants fd:N with a "
+                                                   "descriptor number, not \"%s\"",
+                                                   spec);
+                }
+        }
+        if (o.signal_in && o.signal_out && strcmp(o.signal_in, o.signal_out) == 0 &&
+            strcmp(o.signal_in, "-") != 0)
+                return usage_error(cmd, "--signal-in and --signal-out must differ (both \"%s\")",
+                                   o.signal_in);
+        log_set_level(verbosity);
+        log_set_categories(getenv("RTCPEER_LOG"));
+        if ((rc = refuse_unsupported(&o)))
+                return rc;
+        return cli_run_peer(&o);
 }
 
 int cli_main(int argc, char **argv)
 {
-	if (argc < 2) {
-		print_help(stderr, NULL);
-		return EXIT_USAGE;
-	}
-	const char *cmd = argv[1];
-	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
-		print_help(stdout, NULL);
-		return EXIT_OK;
-	}
-	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 ||
-	    strcmp(cmd, "version") == 0) {
-		print_version();
-		return EXIT_OK;
-	}
-	if (strcmp(cmd, "help") == 0) {
-		const char *topic = argc > 2 ? argv[2] : NULL;
-		if (topic && strcmp(topic, "offer") && strcmp(topic, "answer")) {
-			fprintf(stderr, "rtcpeer: no help for \"%s\": try 'rtcpeer --help'\n", topic);
-			return EXIT_USAGE;
-		}
-		print_help(stdout, topic);
-		return EXIT_OK;
-	}
-	if (strcmp(cmd, "offer") == 0)
-		return run_session_cmd(cmd, CLI_OFFER, argc - 1, argv + 1);
-	if (strcmp(cmd, "answer") == 0)
-		return run_session_cmd(cmd, CLI_ANSWER, argc - 1, argv + 1);
-	fprintf(stderr, "rtcpeer: unknown command \"%s\" (see 'rtcpeer --help')\n", cmd);
-	return EXIT_USAGE;
+        if (argc < 2) {
+                print_help(stderr, NULL);
+                return EXIT_USAGE;
+        }
+        const char *cmd = argv[1];
+        if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+                print_help(stdout, NULL);
+                return EXIT_OK;
+        }
+        if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0 ||
+            strcmp(cmd, "version") == 0) {
+                print_version();
+                return EXIT_OK;
+        }
+        if (strcmp(cmd, "help") == 0) {
+                const char *topic = argc > 2 ? argv[2] : NULL;
+                if (topic && strcmp(topic, "offer") && strcmp(topic, "answer")) {
+                        fprintf(stderr, "rtcpeer: no help for \"%s\": try 'rtcpeer --help'\n",
+                                topic);
+                        return EXIT_USAGE;
+                }
+                print_help(stdout, topic);
+                return EXIT_OK;
+        }
+        if (strcmp(cmd, "offer") == 0)
+                return run_session_cmd(cmd, CLI_OFFER, argc - 1, argv + 1);
+        if (strcmp(cmd, "answer") == 0)
+                return run_session_cmd(cmd, CLI_ANSWER, argc - 1, argv + 1);
+        fprintf(stderr, "rtcpeer: unknown command \"%s\" (see 'rtcpeer --help')\n", cmd);
+        return EXIT_USAGE;
 }

@@ -9,20 +9,22 @@
 enum cli_role { CLI_OFFER, CLI_ANSWER };
 
 struct cli_opts {
-	enum cli_role role;
-	bool compact;
-	bool data;
-	const char *signal_in;
-	const char *signal_out;
-	double timeout_s;
-	const char *video;
-	const char *audio;
-	const char *video_out;
-	const char *audio_out;
-	const char *stun[CLI_MAX_SERVERS];
-	int n_stun;
-	const char *turn[CLI_MAX_SERVERS];
-	int n_turn;
+        enum cli_role role;
+        bool compact;
+        bool data;
+        const char *signal_in;
+        const char *signal_out;
+        double timeout_s;
+        double duration_s; /* 0: until hang-up */
+        bool relay_only;   /* --ice-policy relay */
+        const char *video;
+        const char *audio;
+        const char *video_out;
+        const char *audio_out;
+        const char *stun[CLI_MAX_SERVERS];
+        int n_stun;
+        const char *turn[CLI_MAX_SERVERS];
+        int n_turn;
 };
 
 #define CLI_DEFAULT_TIMEOUT_S 300.0

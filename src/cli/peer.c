@@ -4,263 +4,564 @@
  * code.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <sys/epoll.h>
 
 #include "cli/cli.h"
 #include "cli/sigio.h"
 #include "core/clock.h"
 #include "core/exitcode.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/rand.h"
 #include "dtls/cert.h"
 #include "net/hostaddr.h"
+#include "net/udp.h"
 #include "sdp/negotiate.h"
 #include "sdp/sdp.h"
+#include "session.h"
+
+#define PEER_MAX_CANDIDATES 32
+/* Longest wait for server-reflexive candidates before the description is written anyway. */
+#define GATHER_TIMEOUT_US (5 * CLOCK_US_PER_SEC)
 
 struct peer {
-	const struct cli_opts *opts;
-	uint64_t deadline;
-	struct net_host_addr hosts[NET_MAX_HOST_ADDRS];
-	size_t n_hosts;
-	struct sdp_candidate cands[NET_MAX_HOST_ADDRS];
-	struct cert *cert;
-	char fingerprint[CERT_FINGERPRINT_MAX];
-	char ufrag[9];
-	char pwd[25];
-	char cname[17];
-	struct sdp_local local;
-	struct sigio_in in;
+        const struct cli_opts *opts;
+        uint64_t deadline;
+        struct net_host_addr hosts[NET_MAX_HOST_ADDRS];
+        size_t n_hosts;
+        struct sdp_candidate cands[PEER_MAX_CANDIDATES];
+        size_t n_cands;
+        struct cert *cert;
+        struct session *session;
+        struct loop *loop;
+        int timer;
+        int exit_code;
+        bool established;
+        bool closing;
+        uint64_t applied_at;
+        struct host_ctx {
+                struct peer *peer;
+                int base;
+        } hctx[NET_MAX_HOST_ADDRS];
+        char fingerprint[CERT_FINGERPRINT_MAX];
+        char ufrag[9];
+        char pwd[25];
+        char cname[17];
+        struct sdp_local local;
+        struct sigio_in in;
 };
 
-/* RFC 8445 5.1.2: host type preference 126; IPv6 ahead of IPv4 (RFC 8421), then gather order. */
-static uint32_t host_priority(const struct net_host_addr *h, size_t index)
+/* "stun:host[:port]" → an address (the shell resolves names; the core sees numbers only). */
+static int resolve_server(const char *uri, const char *scheme, struct addr *out)
 {
-	uint32_t local_pref = (h->ipv6 ? 60000u : 50000u) - (uint32_t)index;
-	return (126u << 24) | (local_pref << 8) | (256u - 1u);
-}
-
-static int gather(struct peer *p)
-{
-	int n = net_gather_host(p->hosts, NET_MAX_HOST_ADDRS);
-	if (n < 0) {
-		log_error(NULL, "no usable network address for a host candidate: %s", strerror(-n));
-		return EXIT_FAILURE_INTERNAL;
-	}
-	p->n_hosts = (size_t)n;
-	for (size_t i = 0; i < p->n_hosts; i++) {
-		struct sdp_candidate *c = &p->cands[i];
-		const struct net_host_addr *h = &p->hosts[i];
-		memset(c, 0, sizeof(*c));
-		/* Same type, base address and protocol give the same foundation (RFC 8445 5.1.1.3). */
-		char key[96];
-		int kl = snprintf(key, sizeof(key), "host udp %s", h->ip);
-		uLong crc = crc32(0, (const Bytef *)key, (uInt)kl);
-		snprintf(c->foundation, sizeof(c->foundation), "%lu", (unsigned long)crc);
-		c->component = 1;
-		snprintf(c->transport, sizeof(c->transport), "udp");
-		c->priority = host_priority(h, i);
-		snprintf(c->address, sizeof(c->address), "%s", h->ip);
-		c->port = h->port;
-		c->type = SDP_CAND_HOST;
-		snprintf(c->ext, sizeof(c->ext), "generation 0");
-	}
-	return 0;
+        size_t sl = strlen(scheme);
+        if (strncmp(uri, scheme, sl) != 0 || uri[sl] != ':')
+                return -EINVAL;
+        char host[256];
+        const char *hp = uri + sl + 1, *port = "3478";
+        if (*hp == '[') {
+                const char *close = strchr(hp, ']');
+                if (!close || (size_t)(close - hp - 1) >= sizeof(host))
+                        return -EINVAL;
+                memcpy(host, hp + 1, (size_t)(close - hp - 1));
+                host[close - hp - 1] = 0;
+                if (close[1] == ':')
+                        port = close + 2;
+                else if (close[1])
+                        return -EINVAL;
+        } else {
+                const char *colon = strrchr(hp, ':');
+                size_t hl = colon ? (size_t)(colon - hp) : strlen(hp);
+                if (hl == 0 || hl >= sizeof(host))
+                        return -EINVAL;
+                memcpy(host, hp, hl);
+                host[hl] = 0;
+                if (colon)
+                        port = colon + 1;
+        }
+        char *end;
+        long pn = strtol(port, &end, 10);
+        if (!*port || *end || pn < 1 || pn > 65535)
+                return -EINVAL;
+        struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG};
+        struct addrinfo *res;
+        if (getaddrinfo(host, port, &hints, &res) != 0)
+                return -EHOSTUNREACH;
+        int rc = addr_from_sockaddr(out, res->ai_addr, res->ai_addrlen);
+        freeaddrinfo(res);
+        return rc;
 }
 
 static int prepare_local(struct peer *p)
 {
-	int rc = gather(p);
-	if (rc)
-		return rc;
-	if ((rc = cert_generate(&p->cert)) < 0 ||
-	    (rc = cert_fingerprint(p->cert, "sha-256", p->fingerprint, sizeof(p->fingerprint))) <
-		    0) {
-		log_error(NULL, "cannot create the DTLS certificate: %s", strerror(-rc));
-		return EXIT_FAILURE_INTERNAL;
-	}
-	/* RFC 8839: ufrag of at least 4 and password of at least 22 ice-chars. */
-	if (rand_ice_string(p->ufrag, sizeof(p->ufrag) - 1) < 0 ||
-	    rand_ice_string(p->pwd, sizeof(p->pwd) - 1) < 0 ||
-	    rand_ice_string(p->cname, sizeof(p->cname) - 1) < 0) {
-		log_error(NULL, "no randomness available for ICE credentials");
-		return EXIT_FAILURE_INTERNAL;
-	}
-	struct sdp_local *l = &p->local;
-	memset(l, 0, sizeof(*l));
-	l->ice_ufrag = p->ufrag;
-	l->ice_pwd = p->pwd;
-	l->fingerprint_algo = "sha-256";
-	l->fingerprint = p->fingerprint;
-	l->session_id = rand_u64() >> 2; /* JSEP: fits in 62 bits */
-	l->candidates = p->cands;
-	l->n_candidates = p->n_hosts;
-	l->end_of_candidates = true;
-	l->cname = p->cname;
-	/* The data section is always negotiated; media capabilities arrive with their features. */
-	l->data = true;
-	return 0;
+        int n = net_gather_host(p->hosts, NET_MAX_HOST_ADDRS);
+        if (n < 0) {
+                log_error(NULL, "no usable network address for a host candidate: %s", strerror(-n));
+                return EXIT_FAILURE_INTERNAL;
+        }
+        p->n_hosts = (size_t)n;
+        int rc;
+        if ((rc = cert_generate(&p->cert)) < 0 ||
+            (rc = cert_fingerprint(p->cert, "sha-256", p->fingerprint, sizeof(p->fingerprint))) <
+                0) {
+                log_error(NULL, "cannot create the DTLS certificate: %s", strerror(-rc));
+                return EXIT_FAILURE_INTERNAL;
+        }
+        /* RFC 8839: ufrag of at least 4 and password of at least 22 ice-chars. */
+        if (rand_ice_string(p->ufrag, sizeof(p->ufrag) - 1) < 0 ||
+            rand_ice_string(p->pwd, sizeof(p->pwd) - 1) < 0 ||
+            rand_ice_string(p->cname, sizeof(p->cname) - 1) < 0) {
+                log_error(NULL, "no randomness available for ICE credentials");
+                return EXIT_FAILURE_INTERNAL;
+        }
+        struct session_config sc = {
+            /* JSEP: the offerer starts as the controlling agent; conflicts resolve by 487. */
+            .controlling = p->opts->role == CLI_OFFER,
+            .ice_ufrag = p->ufrag,
+            .ice_pwd = p->pwd,
+            .policy = p->opts->relay_only ? ICE_POLICY_RELAY : ICE_POLICY_ALL,
+            .cert = p->cert,
+        };
+        if ((rc = session_new(&sc, &p->session)) < 0) {
+                log_error(NULL, "cannot create the ICE agent: %s", strerror(-rc));
+                return EXIT_FAILURE_INTERNAL;
+        }
+        for (size_t i = 0; i < p->n_hosts; i++) {
+                struct addr a;
+                if (addr_from_sockaddr(&a, (struct sockaddr *)&p->hosts[i].ss, p->hosts[i].sslen) <
+                        0 ||
+                    session_add_host(p->session, (int)i, &a) < 0)
+                        log_warn("ice", "cannot use host address %s", p->hosts[i].ip);
+        }
+        for (int i = 0; i < p->opts->n_stun; i++) {
+                struct addr a;
+                rc = resolve_server(p->opts->stun[i], "stun", &a);
+                if (rc < 0) {
+                        log_error(NULL, "--stun %s: %s", p->opts->stun[i],
+                                  rc == -EINVAL ? "not a stun:host[:port] URI"
+                                                : "cannot resolve the host name");
+                        return rc == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_INTERNAL;
+                }
+                session_add_stun_server(p->session, &a);
+        }
+
+        struct sdp_local *l = &p->local;
+        memset(l, 0, sizeof(*l));
+        l->ice_ufrag = p->ufrag;
+        l->ice_pwd = p->pwd;
+        l->fingerprint_algo = "sha-256";
+        l->fingerprint = p->fingerprint;
+        l->session_id = rand_u64() >> 2; /* JSEP: fits in 62 bits */
+        l->end_of_candidates = true;
+        l->cname = p->cname;
+        /* The data section is always negotiated; media capabilities arrive with their features. */
+        l->data = true;
+        return 0;
 }
 
 static int read_failure(int rc, const char *what, const struct cli_opts *o)
 {
-	switch (rc) {
-	case -ETIMEDOUT:
-		log_error(NULL, "no %s within %g s (--timeout)", what, o->timeout_s);
-		return EXIT_SIGNAL_TIMEOUT;
-	case -ENODATA:
-		log_error(NULL, "the input ended before an %s arrived", what);
-		return EXIT_NO_DESCRIPTION;
-	case -EINTR:
-		log_error(NULL, "interrupted while waiting for the %s", what);
-		return EXIT_INTERRUPTED;
-	case -E2BIG:
-		log_error(NULL, "the %s is larger than %d bytes", what, FRAME_MAX_TEXT);
-		return EXIT_BAD_SDP;
-	case -EBADMSG:
-		log_error(NULL, "the %s is a damaged compact token (incomplete or not base64url)",
-			  what);
-		return EXIT_BAD_SDP;
-	default:
-		/* sigio already named the file and the reason */
-		return EXIT_FAILURE_INTERNAL;
-	}
+        switch (rc) {
+        case -ETIMEDOUT:
+                log_error(NULL, "no %s within %g s (--timeout)", what, o->timeout_s);
+                return EXIT_SIGNAL_TIMEOUT;
+        case -ENODATA:
+                log_error(NULL, "the input ended before an %s arrived", what);
+                return EXIT_NO_DESCRIPTION;
+        case -EINTR:
+                log_error(NULL, "interrupted while waiting for the %s", what);
+                return EXIT_INTERRUPTED;
+        case -E2BIG:
+                log_error(NULL, "the %s is larger than %d bytes", what, FRAME_MAX_TEXT);
+                return EXIT_BAD_SDP;
+        case -EBADMSG:
+                log_error(NULL, "the %s is a damaged compact token (incomplete or not base64url)",
+                          what);
+                return EXIT_BAD_SDP;
+        default:
+                /* sigio already named the file and the reason */
+                return EXIT_FAILURE_INTERNAL;
+        }
 }
 
 /* Reads and parses the peer's description; *out is set on success. */
 static int receive(struct peer *p, const char *what, struct sdp **out)
 {
-	struct frame_reader fr;
-	frame_reader_init(&fr);
-	p->in.spec = p->opts->signal_in;
-	int rc = sigio_read(&p->in, p->deadline, what, &fr);
-	if (rc < 0) {
-		frame_reader_free(&fr);
-		return read_failure(rc, what, p->opts);
-	}
-	size_t len;
-	const char *text = frame_reader_text(&fr, &len);
-	struct sdp_error err = {0};
-	rc = sdp_parse(text, len, out, &err);
-	frame_reader_free(&fr);
-	if (rc == -ENOMEM) {
-		log_error(NULL, "out of memory while parsing the %s", what);
-		return EXIT_FAILURE_INTERNAL;
-	}
-	if (rc < 0) {
-		if (err.line > 0)
-			log_error(NULL, "%s line %d: %s", what, err.line, err.msg);
-		else
-			log_error(NULL, "%s: %s", what, err.msg);
-		return EXIT_BAD_SDP;
-	}
-	return 0;
+        struct frame_reader fr;
+        frame_reader_init(&fr);
+        p->in.spec = p->opts->signal_in;
+        int rc = sigio_read(&p->in, p->deadline, what, &fr);
+        if (rc < 0) {
+                frame_reader_free(&fr);
+                return read_failure(rc, what, p->opts);
+        }
+        size_t len;
+        const char *text = frame_reader_text(&fr, &len);
+        struct sdp_error err = {0};
+        rc = sdp_parse(text, len, out, &err);
+        frame_reader_free(&fr);
+        if (rc == -ENOMEM) {
+                log_error(NULL, "out of memory while parsing the %s", what);
+                return EXIT_FAILURE_INTERNAL;
+        }
+        if (rc < 0) {
+                if (err.line > 0)
+                        log_error(NULL, "%s line %d: %s", what, err.line, err.msg);
+                else
+                        log_error(NULL, "%s: %s", what, err.msg);
+                return EXIT_BAD_SDP;
+        }
+        return 0;
 }
 
 static int send_description(struct peer *p, const struct sdp *s, const char *what)
 {
-	struct buf text = BUF_INIT;
-	int rc = sdp_write(s, &text);
-	if (rc == 0)
-		rc = sigio_write(p->opts->signal_out, (const char *)text.data, text.len,
-				 p->opts->compact, p->deadline);
-	buf_free(&text);
-	if (rc < 0) {
-		const char *where = p->opts->signal_out ? p->opts->signal_out : "stdout";
-		if (rc == -ETIMEDOUT) {
-			log_error(NULL, "nobody read the %s from %s within %g s (--timeout)", what,
-				  where, p->opts->timeout_s);
-			return EXIT_SIGNAL_TIMEOUT;
-		}
-		log_error(NULL, "cannot write the %s to %s: %s", what, where, strerror(-rc));
-		return EXIT_FAILURE_INTERNAL;
-	}
-	return 0;
+        struct buf text = BUF_INIT;
+        int rc = sdp_write(s, &text);
+        if (rc == 0)
+                rc = sigio_write(p->opts->signal_out, (const char *)text.data, text.len,
+                                 p->opts->compact, p->deadline);
+        buf_free(&text);
+        if (rc < 0) {
+                const char *where = p->opts->signal_out ? p->opts->signal_out : "stdout";
+                if (rc == -ETIMEDOUT) {
+                        log_error(NULL, "nobody read the %s from %s within %g s (--timeout)", what,
+                                  where, p->opts->timeout_s);
+                        return EXIT_SIGNAL_TIMEOUT;
+                }
+                log_error(NULL, "cannot write the %s to %s: %s", what, where, strerror(-rc));
+                return EXIT_FAILURE_INTERNAL;
+        }
+        return 0;
+}
+
+static const char *cand_type_name(enum sdp_cand_type t)
+{
+        switch (t) {
+        case SDP_CAND_HOST:
+                return "host";
+        case SDP_CAND_SRFLX:
+                return "srflx";
+        case SDP_CAND_PRFLX:
+                return "prflx";
+        case SDP_CAND_RELAY:
+                return "relay";
+        }
+        return "?";
+}
+
+static void stop(struct peer *p, int code)
+{
+        p->exit_code = code;
+        loop_stop(p->loop, code);
+}
+
+static void flush(struct peer *p);
+
+static void on_duration(struct loop *loop, void *arg)
+{
+        (void)loop;
+        struct peer *p = arg;
+        log_info(NULL, "--duration reached: hanging up");
+        session_close(p->session, clock_now_us());
+        p->exit_code = EXIT_OK;
+        p->closing = true;
+        flush(p);
+}
+
+static void handle_event(struct peer *p, const struct session_output *o)
+{
+        uint64_t now = clock_now_us();
+        double ms = p->applied_at ? (double)(now - p->applied_at) / 1000.0 : 0;
+        char la[ADDR_STRLEN] = "?", ra[ADDR_STRLEN] = "?";
+        switch (o->event) {
+        case SESSION_EV_GATHERING_DONE:
+                break;
+        case SESSION_EV_ICE_STATE:
+                /* connected/completed are reported with the selected pair */
+                if (o->ice_state == ICE_STATE_CHECKING || o->ice_state == ICE_STATE_DISCONNECTED)
+                        log_info("ice", "ICE %s", ice_state_name(o->ice_state));
+                else
+                        log_debug("ice", "ICE %s", ice_state_name(o->ice_state));
+                break;
+        case SESSION_EV_SELECTED_PAIR:
+                addr_to_string(&o->local.addr, la, sizeof(la));
+                addr_to_string(&o->remote.addr, ra, sizeof(ra));
+                log_info("ice", "ICE connected in %.1f ms: %s %s <-> %s %s", ms,
+                         cand_type_name(o->local.type), la, cand_type_name(o->remote.type), ra);
+                break;
+        case SESSION_EV_SECURE:
+                log_info("dtls",
+                         "DTLS connected in %.1f ms (%s, SRTP profile %s): session established", ms,
+                         o->cipher,
+                         o->srtp_profile == 1   ? "AES128_CM_HMAC_SHA1_80"
+                         : o->srtp_profile == 2 ? "AES128_CM_HMAC_SHA1_32"
+                                                : "none");
+                p->established = true;
+                if (p->opts->duration_s > 0)
+                        loop_add_timer(
+                            p->loop,
+                            now + (uint64_t)(p->opts->duration_s * (double)CLOCK_US_PER_SEC),
+                            on_duration, p);
+                break;
+        case SESSION_EV_PEER_CLOSED:
+                log_info(NULL, "the peer hung up");
+                stop(p, EXIT_OK);
+                break;
+        case SESSION_EV_FAILED:
+                log_error(NULL, "%s", o->message);
+                stop(p, o->exit_code);
+                break;
+        case SESSION_EV_REMOTE_MDNS:
+                log_info("ice", "remote candidate %s skipped: mDNS names are not resolved yet",
+                         o->candidate.address);
+                break;
+        }
+}
+
+static void flush(struct peer *p)
+{
+        struct session_output o;
+        while (session_poll_output(p->session, &o) == 1) {
+                if (o.kind == SESSION_OUT_TRANSMIT) {
+                        if (o.base < 0 || (size_t)o.base >= p->n_hosts)
+                                continue;
+                        int rc = net_udp_send(p->hosts[o.base].fd, &o.dest, o.data, o.len);
+                        if (rc < 0 && rc != -EAGAIN)
+                                log_debug("net", "send from %s failed: %s", p->hosts[o.base].ip,
+                                          strerror(-rc));
+                } else {
+                        handle_event(p, &o);
+                }
+        }
+        if (p->closing)
+                stop(p, p->exit_code);
+}
+
+static void on_session_timer(struct loop *loop, void *arg);
+
+static void arm(struct peer *p)
+{
+        if (p->timer > 0)
+                loop_cancel_timer(p->loop, p->timer);
+        p->timer = 0;
+        uint64_t d = session_next_deadline(p->session);
+        if (d != CLOCK_NEVER)
+                p->timer = loop_add_timer(p->loop, d, on_session_timer, p);
+}
+
+static void on_session_timer(struct loop *loop, void *arg)
+{
+        (void)loop;
+        struct peer *p = arg;
+        p->timer = 0;
+        session_handle_timeout(p->session, clock_now_us());
+        flush(p);
+        arm(p);
+}
+
+static void on_udp(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+        (void)loop;
+        (void)events;
+        struct host_ctx *h = arg;
+        struct peer *p = h->peer;
+        uint8_t buf[65536];
+        for (int i = 0; i < 64; i++) {
+                struct addr from;
+                ssize_t n = net_udp_recv(fd, &from, buf, sizeof(buf));
+                if (n == -EAGAIN)
+                        break;
+                if (n < 0)
+                        continue;
+                session_handle_datagram(p->session, clock_now_us(), h->base, &from, buf, (size_t)n);
+                flush(p);
+        }
+        arm(p);
+}
+
+static void on_gather_timeout(struct loop *loop, void *arg)
+{
+        (void)arg;
+        loop_stop(loop, 0);
+}
+
+static void on_gather_check(struct loop *loop, void *arg)
+{
+        struct peer *p = arg;
+        if (session_gathering_done(p->session))
+                loop_stop(loop, 0);
+        else
+                loop_add_timer(loop, clock_now_us() + 20000, on_gather_check, p);
+}
+
+/* Gathers local candidates (host now, srflx from --stun) and puts them into the description. */
+static int gather(struct peer *p)
+{
+        p->loop = loop_new();
+        if (!p->loop)
+                return EXIT_FAILURE_INTERNAL;
+        for (size_t i = 0; i < p->n_hosts; i++) {
+                p->hctx[i].peer = p;
+                p->hctx[i].base = (int)i;
+                if (loop_add_fd(p->loop, p->hosts[i].fd, EPOLLIN, on_udp, &p->hctx[i]) < 0)
+                        return EXIT_FAILURE_INTERNAL;
+        }
+        uint64_t now = clock_now_us();
+        session_gather(p->session, now);
+        flush(p);
+        if (!session_gathering_done(p->session)) {
+                int t = loop_add_timer(p->loop, now + GATHER_TIMEOUT_US, on_gather_timeout, p);
+                loop_add_timer(p->loop, now, on_gather_check, p);
+                arm(p);
+                loop_run(p->loop);
+                loop_cancel_timer(p->loop, t);
+                if (!session_gathering_done(p->session))
+                        log_warn("ice", "candidate gathering still incomplete after %d s: going on",
+                                 (int)(GATHER_TIMEOUT_US / CLOCK_US_PER_SEC));
+        }
+        int n = session_local_candidates(p->session, p->cands, PEER_MAX_CANDIDATES);
+        if (n < 0)
+                return EXIT_FAILURE_INTERNAL;
+        p->n_cands = (size_t)n < PEER_MAX_CANDIDATES ? (size_t)n : PEER_MAX_CANDIDATES;
+        p->local.candidates = p->cands;
+        p->local.n_candidates = p->n_cands;
+        if (p->n_cands == 0) {
+                log_error(NULL, "no local candidate to offer%s",
+                          p->opts->relay_only ? " (--ice-policy relay needs a TURN server)" : "");
+                return EXIT_ICE_FAILED;
+        }
+        return 0;
+}
+
+static void on_signal(struct loop *loop, int signo, void *arg)
+{
+        (void)loop;
+        struct peer *p = arg;
+        log_info(NULL, "%s: hanging up", signo == SIGINT ? "interrupted" : "terminated");
+        session_close(p->session, clock_now_us());
+        /* Ending an established session on request is success; ending before it is not. */
+        p->exit_code = p->established ? EXIT_OK : EXIT_INTERRUPTED;
+        p->closing = true;
+        flush(p);
+}
+
+/* Runs the connection after signaling: ICE, then DTLS, until hang-up or failure. */
+static int run_session(struct peer *p, const struct sdp *local, const struct sdp *remote)
+{
+        char msg[256] = "";
+        uint64_t now = clock_now_us();
+        p->applied_at = now;
+        int rc = session_apply(p->session, now, local, remote, msg, sizeof(msg));
+        if (rc < 0) {
+                log_error(NULL, "%s", msg);
+                return rc == -ENOTSUP ? EXIT_INCOMPATIBLE : EXIT_BAD_SDP;
+        }
+        loop_add_signal(p->loop, SIGINT, on_signal, p);
+        loop_add_signal(p->loop, SIGTERM, on_signal, p);
+        p->exit_code = EXIT_OK;
+        flush(p);
+        arm(p);
+        if (!p->closing && p->exit_code == EXIT_OK)
+                loop_run(p->loop);
+        return p->exit_code;
 }
 
 static void report(const struct sdp *s)
 {
-	struct buf d = BUF_INIT;
-	if (sdp_describe(s, &d) == 0 && buf_terminate(&d) == 0)
-		log_info("sdp", "negotiated: %s", (const char *)d.data);
-	buf_free(&d);
-	log_info(NULL, "signaling complete; this version ends the session here");
+        struct buf d = BUF_INIT;
+        if (sdp_describe(s, &d) == 0 && buf_terminate(&d) == 0)
+                log_info("sdp", "negotiated: %s", (const char *)d.data);
+        buf_free(&d);
 }
 
 static int run_offer(struct peer *p)
 {
-	struct sdp *offer = NULL, *answer = NULL;
-	int rc = sdp_create_offer(&p->local, &offer);
-	if (rc < 0) {
-		log_error(NULL, "cannot create the offer: %s", strerror(-rc));
-		return EXIT_FAILURE_INTERNAL;
-	}
-	rc = send_description(p, offer, "offer");
-	if (rc == 0)
-		rc = receive(p, "answer", &answer);
-	if (rc == 0) {
-		struct sdp_error err = {0};
-		int crc = sdp_check_answer(offer, answer, &err);
-		if (crc < 0) {
-			if (err.line > 0)
-				log_error(NULL, "answer line %d: %s", err.line, err.msg);
-			else
-				log_error(NULL, "answer: %s", err.msg);
-			rc = crc == -ENOTSUP ? EXIT_INCOMPATIBLE : EXIT_BAD_SDP;
-		} else {
-			report(answer);
-		}
-	}
-	sdp_free(offer);
-	sdp_free(answer);
-	return rc;
+        struct sdp *offer = NULL, *answer = NULL;
+        int rc = gather(p);
+        if (rc)
+                return rc;
+        rc = sdp_create_offer(&p->local, &offer);
+        if (rc < 0) {
+                log_error(NULL, "cannot create the offer: %s", strerror(-rc));
+                return EXIT_FAILURE_INTERNAL;
+        }
+        rc = send_description(p, offer, "offer");
+        if (rc == 0)
+                rc = receive(p, "answer", &answer);
+        if (rc == 0) {
+                struct sdp_error err = {0};
+                int crc = sdp_check_answer(offer, answer, &err);
+                if (crc < 0) {
+                        if (err.line > 0)
+                                log_error(NULL, "answer line %d: %s", err.line, err.msg);
+                        else
+                                log_error(NULL, "answer: %s", err.msg);
+                        rc = crc == -ENOTSUP ? EXIT_INCOMPATIBLE : EXIT_BAD_SDP;
+                } else {
+                        report(answer);
+                        rc = run_session(p, offer, answer);
+                }
+        }
+        sdp_free(offer);
+        sdp_free(answer);
+        return rc;
 }
 
 static int run_answer(struct peer *p)
 {
-	struct sdp *offer = NULL, *answer = NULL;
-	int rc = receive(p, "offer", &offer);
-	if (rc == 0) {
-		struct sdp_error err = {0};
-		int arc = sdp_create_answer(offer, &p->local, &answer, &err);
-		if (arc == -ENOMEM) {
-			log_error(NULL, "out of memory while answering");
-			rc = EXIT_FAILURE_INTERNAL;
-		} else if (arc < 0) {
-			if (err.line > 0)
-				log_error(NULL, "offer line %d: %s", err.line, err.msg);
-			else
-				log_error(NULL, "offer: %s", err.msg);
-			rc = arc == -ENOTSUP ? EXIT_INCOMPATIBLE : EXIT_BAD_SDP;
-		}
-	}
-	if (rc == 0)
-		rc = send_description(p, answer, "answer");
-	if (rc == 0)
-		report(answer);
-	sdp_free(offer);
-	sdp_free(answer);
-	return rc;
+        struct sdp *offer = NULL, *answer = NULL;
+        int rc = receive(p, "offer", &offer);
+        if (rc == 0)
+                rc = gather(p);
+        if (rc == 0) {
+                struct sdp_error err = {0};
+                int arc = sdp_create_answer(offer, &p->local, &answer, &err);
+                if (arc == -ENOMEM) {
+                        log_error(NULL, "out of memory while answering");
+                        rc = EXIT_FAILURE_INTERNAL;
+                } else if (arc < 0) {
+                        if (err.line > 0)
+                                log_error(NULL, "offer line %d: %s", err.line, err.msg);
+                        else
+                                log_error(NULL, "offer: %s", err.msg);
+                        rc = arc == -ENOTSUP ? EXIT_INCOMPATIBLE : EXIT_BAD_SDP;
+                }
+        }
+        if (rc == 0)
+                rc = send_description(p, answer, "answer");
+        if (rc == 0) {
+                report(answer);
+                rc = run_session(p, answer, offer);
+        }
+        sdp_free(offer);
+        sdp_free(answer);
+        return rc;
 }
 
 int cli_run_peer(const struct cli_opts *opts)
 {
-	struct peer *p = calloc(1, sizeof(*p));
-	if (!p) {
-		log_error(NULL, "out of memory");
-		return EXIT_FAILURE_INTERNAL;
-	}
-	p->opts = opts;
-	p->in.fd = -1;
-	p->deadline = clock_now_us() + (uint64_t)(opts->timeout_s * (double)CLOCK_US_PER_SEC);
-	int rc = prepare_local(p);
-	if (rc == 0)
-		rc = opts->role == CLI_OFFER ? run_offer(p) : run_answer(p);
-	sigio_in_close(&p->in);
-	net_close_host(p->hosts, p->n_hosts);
-	cert_free(p->cert);
-	free(p);
-	return rc;
+        struct peer *p = calloc(1, sizeof(*p));
+        if (!p) {
+                log_error(NULL, "out of memory");
+                return EXIT_FAILURE_INTERNAL;
+        }
+        p->opts = opts;
+        p->in.fd = -1;
+        p->deadline = clock_now_us() + (uint64_t)(opts->timeout_s * (double)CLOCK_US_PER_SEC);
+        int rc = prepare_local(p);
+        if (rc == 0)
+                rc = opts->role == CLI_OFFER ? run_offer(p) : run_answer(p);
+        sigio_in_close(&p->in);
+        session_free(p->session);
+        loop_free(p->loop);
+        net_close_host(p->hosts, p->n_hosts);
+        cert_free(p->cert);
+        free(p);
+        return rc;
 }

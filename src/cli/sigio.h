@@ -13,13 +13,13 @@
 #include "sdp/frame.h"
 
 struct sigio_in {
-	const char *spec; /* NULL or "-": stdin; "fd:N"; otherwise a path */
-	int fd;
-	bool owned;
-	bool is_tty;
-	bool regular;
-	bool from_path;
-	struct buf leftover; /* bytes read after the description: the start of --data input */
+        const char *spec; /* NULL or "-": stdin; "fd:N"; otherwise a path */
+        int fd;
+        bool owned;
+        bool is_tty;
+        bool regular;
+        bool from_path;
+        struct buf leftover; /* bytes read after the description: the start of --data input */
 };
 
 /*
@@ -29,11 +29,10 @@ struct sigio_in {
  * failure a one-line reason has been logged.
  */
 int sigio_read(struct sigio_in *in, uint64_t deadline_us, const char *what,
-	       struct frame_reader *fr);
+               struct frame_reader *fr);
 void sigio_in_close(struct sigio_in *in);
 
 /* Writes a framed description to spec (NULL or "-": stdout; "fd:N"; a path or a FIFO). */
-int sigio_write(const char *spec, const char *text, size_t len, bool compact,
-		uint64_t deadline_us);
+int sigio_write(const char *spec, const char *text, size_t len, bool compact, uint64_t deadline_us);
 
 #endif

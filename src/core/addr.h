@@ -15,16 +15,16 @@ struct sockaddr_storage;
 
 /* Values match the STUN address family codes, which saves a translation table there. */
 enum addr_family {
-	ADDR_FAMILY_NONE = 0,
-	ADDR_FAMILY_IPV4 = 1,
-	ADDR_FAMILY_IPV6 = 2,
+        ADDR_FAMILY_NONE = 0,
+        ADDR_FAMILY_IPV4 = 1,
+        ADDR_FAMILY_IPV6 = 2,
 };
 
 struct addr {
-	uint8_t family;    /* enum addr_family */
-	uint16_t port;     /* host byte order */
-	uint32_t scope_id; /* IPv6 interface index for link-local addresses, else 0 */
-	uint8_t ip[16];    /* network byte order; IPv4 uses the first 4 bytes, the rest stay 0 */
+        uint8_t family;    /* enum addr_family */
+        uint16_t port;     /* host byte order */
+        uint32_t scope_id; /* IPv6 interface index for link-local addresses, else 0 */
+        uint8_t ip[16];    /* network byte order; IPv4 uses the first 4 bytes, the rest stay 0 */
 };
 
 /* "[v6%scope]:port" plus NUL fits. */

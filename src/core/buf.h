@@ -8,12 +8,15 @@
 #include <stdint.h>
 
 struct buf {
-	uint8_t *data;
-	size_t len;
-	size_t cap;
+        uint8_t *data;
+        size_t len;
+        size_t cap;
 };
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+        {                                                                                          \
+                NULL, 0, 0                                                                         \
+        }
 
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
@@ -36,10 +39,10 @@ int buf_terminate(struct buf *b);
  * parsers read a whole structure and check buf_rd_ok() once.
  */
 struct buf_rd {
-	const uint8_t *data;
-	size_t len;
-	size_t pos;
-	bool err;
+        const uint8_t *data;
+        size_t len;
+        size_t pos;
+        bool err;
 };
 
 void buf_rd_init(struct buf_rd *r, const void *data, size_t len);

@@ -9,56 +9,56 @@ static char g_categories[256];
 
 void log_set_level(int level)
 {
-	if (level < LOG_LEVEL_ERROR)
-		level = LOG_LEVEL_ERROR;
-	if (level > LOG_LEVEL_TRACE)
-		level = LOG_LEVEL_TRACE;
-	g_level = level;
+        if (level < LOG_LEVEL_ERROR)
+                level = LOG_LEVEL_ERROR;
+        if (level > LOG_LEVEL_TRACE)
+                level = LOG_LEVEL_TRACE;
+        g_level = level;
 }
 
 int log_get_level(void)
 {
-	return g_level;
+        return g_level;
 }
 
 int log_set_categories(const char *list)
 {
-	if (!list || !*list || strcmp(list, "all") == 0) {
-		g_categories[0] = 0;
-		return 0;
-	}
-	snprintf(g_categories, sizeof(g_categories), ",%s,", list);
-	return 0;
+        if (!list || !*list || strcmp(list, "all") == 0) {
+                g_categories[0] = 0;
+                return 0;
+        }
+        snprintf(g_categories, sizeof(g_categories), ",%s,", list);
+        return 0;
 }
 
 bool log_enabled(int level, const char *category)
 {
-	if (level > g_level)
-		return false;
-	/* Errors and warnings always show; the category filter narrows the chatty levels. */
-	if (level <= LOG_LEVEL_WARN || !g_categories[0] || !category)
-		return true;
-	char key[40];
-	snprintf(key, sizeof(key), ",%s,", category);
-	return strstr(g_categories, key) != NULL;
+        if (level > g_level)
+                return false;
+        /* Errors and warnings always show; the category filter narrows the chatty levels. */
+        if (level <= LOG_LEVEL_WARN || !g_categories[0] || !category)
+                return true;
+        char key[40];
+        snprintf(key, sizeof(key), ",%s,", category);
+        return strstr(g_categories, key) != NULL;
 }
 
 void log_msg(int level, const char *category, const char *fmt, ...)
 {
-	if (!log_enabled(level, category))
-		return;
-	static const char *const names[] = {"error", "warning", "info", "debug", "trace"};
-	char line[2048];
-	int n;
-	if (level <= LOG_LEVEL_WARN || g_level >= LOG_LEVEL_DEBUG)
-		n = snprintf(line, sizeof(line), "rtcpeer: %s%s%s: ", category ? category : "",
-			     category ? " " : "", names[level]);
-	else
-		n = snprintf(line, sizeof(line), "rtcpeer: ");
-	va_list ap;
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < sizeof(line))
-		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s\n", line);
+        if (!log_enabled(level, category))
+                return;
+        static const char *const names[] = {"error", "warning", "info", "debug", "trace"};
+        char line[2048];
+        int n;
+        if (level <= LOG_LEVEL_WARN || g_level >= LOG_LEVEL_DEBUG)
+                n = snprintf(line, sizeof(line), "rtcpeer: %s%s%s: ", category ? category : "",
+                             category ? " " : "", names[level]);
+        else
+                n = snprintf(line, sizeof(line), "rtcpeer: ");
+        va_list ap;
+        va_start(ap, fmt);
+        if (n >= 0 && (size_t)n < sizeof(line))
+                vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "%s\n", line);
 }

@@ -8,11 +8,11 @@
 #include <stdbool.h>
 
 enum log_level {
-	LOG_LEVEL_ERROR = 0,
-	LOG_LEVEL_WARN = 1,
-	LOG_LEVEL_INFO = 2,
-	LOG_LEVEL_DEBUG = 3,
-	LOG_LEVEL_TRACE = 4,
+        LOG_LEVEL_ERROR = 0,
+        LOG_LEVEL_WARN = 1,
+        LOG_LEVEL_INFO = 2,
+        LOG_LEVEL_DEBUG = 3,
+        LOG_LEVEL_TRACE = 4,
 };
 
 void log_set_level(int level);
@@ -21,7 +21,7 @@ int log_get_level(void);
 int log_set_categories(const char *list);
 bool log_enabled(int level, const char *category);
 void log_msg(int level, const char *category, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(cat, ...) log_msg(LOG_LEVEL_ERROR, cat, __VA_ARGS__)
 #define log_warn(cat, ...)  log_msg(LOG_LEVEL_WARN, cat, __VA_ARGS__)

@@ -16,203 +16,203 @@
 #define LOOP_MAX_SIGNALS 8
 
 struct loop_fd {
-	int fd;
-	loop_fd_cb cb;
-	void *arg;
+        int fd;
+        loop_fd_cb cb;
+        void *arg;
 };
 
 struct loop_timer {
-	int id;
-	uint64_t deadline;
-	loop_timer_cb cb;
-	void *arg;
+        int id;
+        uint64_t deadline;
+        loop_timer_cb cb;
+        void *arg;
 };
 
 struct loop_sig {
-	int signo;
-	loop_signal_cb cb;
-	void *arg;
+        int signo;
+        loop_signal_cb cb;
+        void *arg;
 };
 
 struct loop {
-	int epfd;
-	int sigfd;
-	sigset_t sigmask;
-	struct loop_fd fds[LOOP_MAX_FDS];
-	int nfds;
-	struct loop_timer timers[LOOP_MAX_TIMERS];
-	int ntimers;
-	int next_timer_id;
-	struct loop_sig sigs[LOOP_MAX_SIGNALS];
-	int nsigs;
-	bool stopped;
-	int code;
+        int epfd;
+        int sigfd;
+        sigset_t sigmask;
+        struct loop_fd fds[LOOP_MAX_FDS];
+        int nfds;
+        struct loop_timer timers[LOOP_MAX_TIMERS];
+        int ntimers;
+        int next_timer_id;
+        struct loop_sig sigs[LOOP_MAX_SIGNALS];
+        int nsigs;
+        bool stopped;
+        int code;
 };
 
 struct loop *loop_new(void)
 {
-	struct loop *l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
-	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	l->sigfd = -1;
-	sigemptyset(&l->sigmask);
-	if (l->epfd < 0) {
-		free(l);
-		return NULL;
-	}
-	return l;
+        struct loop *l = calloc(1, sizeof(*l));
+        if (!l)
+                return NULL;
+        l->epfd = epoll_create1(EPOLL_CLOEXEC);
+        l->sigfd = -1;
+        sigemptyset(&l->sigmask);
+        if (l->epfd < 0) {
+                free(l);
+                return NULL;
+        }
+        return l;
 }
 
 void loop_free(struct loop *l)
 {
-	if (!l)
-		return;
-	if (l->sigfd >= 0) {
-		close(l->sigfd);
-		sigprocmask(SIG_UNBLOCK, &l->sigmask, NULL);
-	}
-	close(l->epfd);
-	free(l);
+        if (!l)
+                return;
+        if (l->sigfd >= 0) {
+                close(l->sigfd);
+                sigprocmask(SIG_UNBLOCK, &l->sigmask, NULL);
+        }
+        close(l->epfd);
+        free(l);
 }
 
 int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *arg)
 {
-	if (l->nfds >= LOOP_MAX_FDS)
-		return -ENOSPC;
-	struct epoll_event ev = {.events = events, .data.fd = fd};
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-		return -errno;
-	l->fds[l->nfds++] = (struct loop_fd){fd, cb, arg};
-	return 0;
+        if (l->nfds >= LOOP_MAX_FDS)
+                return -ENOSPC;
+        struct epoll_event ev = {.events = events, .data.fd = fd};
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+                return -errno;
+        l->fds[l->nfds++] = (struct loop_fd){fd, cb, arg};
+        return 0;
 }
 
 int loop_mod_fd(struct loop *l, int fd, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.fd = fd};
-	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+        struct epoll_event ev = {.events = events, .data.fd = fd};
+        return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
 int loop_del_fd(struct loop *l, int fd)
 {
-	for (int i = 0; i < l->nfds; i++) {
-		if (l->fds[i].fd == fd) {
-			epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-			l->fds[i] = l->fds[--l->nfds];
-			return 0;
-		}
-	}
-	return -ENOENT;
+        for (int i = 0; i < l->nfds; i++) {
+                if (l->fds[i].fd == fd) {
+                        epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+                        l->fds[i] = l->fds[--l->nfds];
+                        return 0;
+                }
+        }
+        return -ENOENT;
 }
 
 int loop_add_timer(struct loop *l, uint64_t deadline_us, loop_timer_cb cb, void *arg)
 {
-	if (l->ntimers >= LOOP_MAX_TIMERS)
-		return -ENOSPC;
-	int id = ++l->next_timer_id;
-	if (id <= 0)
-		id = l->next_timer_id = 1;
-	l->timers[l->ntimers++] = (struct loop_timer){id, deadline_us, cb, arg};
-	return id;
+        if (l->ntimers >= LOOP_MAX_TIMERS)
+                return -ENOSPC;
+        int id = ++l->next_timer_id;
+        if (id <= 0)
+                id = l->next_timer_id = 1;
+        l->timers[l->ntimers++] = (struct loop_timer){id, deadline_us, cb, arg};
+        return id;
 }
 
 void loop_cancel_timer(struct loop *l, int id)
 {
-	for (int i = 0; i < l->ntimers; i++) {
-		if (l->timers[i].id == id) {
-			l->timers[i] = l->timers[--l->ntimers];
-			return;
-		}
-	}
+        for (int i = 0; i < l->ntimers; i++) {
+                if (l->timers[i].id == id) {
+                        l->timers[i] = l->timers[--l->ntimers];
+                        return;
+                }
+        }
 }
 
 static void on_signalfd(struct loop *l, int fd, uint32_t events, void *arg)
 {
-	(void)events;
-	(void)arg;
-	struct signalfd_siginfo si;
-	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		for (int i = 0; i < l->nsigs; i++)
-			if (l->sigs[i].signo == (int)si.ssi_signo)
-				l->sigs[i].cb(l, (int)si.ssi_signo, l->sigs[i].arg);
-	}
+        (void)events;
+        (void)arg;
+        struct signalfd_siginfo si;
+        while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                for (int i = 0; i < l->nsigs; i++)
+                        if (l->sigs[i].signo == (int)si.ssi_signo)
+                                l->sigs[i].cb(l, (int)si.ssi_signo, l->sigs[i].arg);
+        }
 }
 
 int loop_add_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg)
 {
-	if (l->nsigs >= LOOP_MAX_SIGNALS)
-		return -ENOSPC;
-	sigaddset(&l->sigmask, signo);
-	if (sigprocmask(SIG_BLOCK, &l->sigmask, NULL) < 0)
-		return -errno;
-	int fd = signalfd(l->sigfd, &l->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (l->sigfd < 0) {
-		l->sigfd = fd;
-		int rc = loop_add_fd(l, fd, EPOLLIN, on_signalfd, NULL);
-		if (rc < 0)
-			return rc;
-	}
-	l->sigs[l->nsigs++] = (struct loop_sig){signo, cb, arg};
-	return 0;
+        if (l->nsigs >= LOOP_MAX_SIGNALS)
+                return -ENOSPC;
+        sigaddset(&l->sigmask, signo);
+        if (sigprocmask(SIG_BLOCK, &l->sigmask, NULL) < 0)
+                return -errno;
+        int fd = signalfd(l->sigfd, &l->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (l->sigfd < 0) {
+                l->sigfd = fd;
+                int rc = loop_add_fd(l, fd, EPOLLIN, on_signalfd, NULL);
+                if (rc < 0)
+                        return rc;
+        }
+        l->sigs[l->nsigs++] = (struct loop_sig){signo, cb, arg};
+        return 0;
 }
 
 void loop_stop(struct loop *l, int code)
 {
-	l->stopped = true;
-	l->code = code;
+        l->stopped = true;
+        l->code = code;
 }
 
 static int run_due_timers(struct loop *l)
 {
-	uint64_t now = clock_now_us();
-	/* Fire one due timer per pass: a callback may add or cancel timers. */
-	for (int i = 0; i < l->ntimers; i++) {
-		if (l->timers[i].deadline <= now) {
-			struct loop_timer t = l->timers[i];
-			l->timers[i] = l->timers[--l->ntimers];
-			t.cb(l, t.arg);
-			return 1;
-		}
-	}
-	return 0;
+        uint64_t now = clock_now_us();
+        /* Fire one due timer per pass: a callback may add or cancel timers. */
+        for (int i = 0; i < l->ntimers; i++) {
+                if (l->timers[i].deadline <= now) {
+                        struct loop_timer t = l->timers[i];
+                        l->timers[i] = l->timers[--l->ntimers];
+                        t.cb(l, t.arg);
+                        return 1;
+                }
+        }
+        return 0;
 }
 
 int loop_run(struct loop *l)
 {
-	l->stopped = false;
-	while (!l->stopped) {
-		if (run_due_timers(l))
-			continue;
-		int timeout_ms = -1;
-		if (l->ntimers) {
-			uint64_t next = CLOCK_NEVER, now = clock_now_us();
-			for (int i = 0; i < l->ntimers; i++)
-				if (l->timers[i].deadline < next)
-					next = l->timers[i].deadline;
-			uint64_t wait = next > now ? next - now : 0;
-			timeout_ms = (int)((wait + 999) / 1000);
-			if (wait > 3600 * CLOCK_US_PER_SEC)
-				timeout_ms = 3600 * 1000;
-		}
-		struct epoll_event evs[16];
-		int n = epoll_wait(l->epfd, evs, 16, timeout_ms);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (int i = 0; i < n && !l->stopped; i++) {
-			/* Look the fd up again: an earlier callback may have removed it. */
-			for (int j = 0; j < l->nfds; j++) {
-				if (l->fds[j].fd == evs[i].data.fd) {
-					struct loop_fd f = l->fds[j];
-					f.cb(l, f.fd, evs[i].events, f.arg);
-					break;
-				}
-			}
-		}
-	}
-	return l->code;
+        l->stopped = false;
+        while (!l->stopped) {
+                if (run_due_timers(l))
+                        continue;
+                int timeout_ms = -1;
+                if (l->ntimers) {
+                        uint64_t next = CLOCK_NEVER, now = clock_now_us();
+                        for (int i = 0; i < l->ntimers; i++)
+                                if (l->timers[i].deadline < next)
+                                        next = l->timers[i].deadline;
+                        uint64_t wait = next > now ? next - now : 0;
+                        timeout_ms = (int)((wait + 999) / 1000);
+                        if (wait > 3600 * CLOCK_US_PER_SEC)
+                                timeout_ms = 3600 * 1000;
+                }
+                struct epoll_event evs[16];
+                int n = epoll_wait(l->epfd, evs, 16, timeout_ms);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                for (int i = 0; i < n && !l->stopped; i++) {
+                        /* Look the fd up again: an earlier callback may have removed it. */
+                        for (int j = 0; j < l->nfds; j++) {
+                                if (l->fds[j].fd == evs[i].data.fd) {
+                                        struct loop_fd f = l->fds[j];
+                                        f.cb(l, f.fd, evs[i].events, f.arg);
+                                        break;
+                                }
+                        }
+                }
+        }
+        return l->code;
 }

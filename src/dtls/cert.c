@@ -12,107 +12,108 @@
 #include "core/rand.h"
 
 struct cert {
-	gnutls_x509_crt_t crt;
-	gnutls_x509_privkey_t key;
+        gnutls_x509_crt_t crt;
+        gnutls_x509_privkey_t key;
 };
 
 void cert_free(struct cert *c)
 {
-	if (!c)
-		return;
-	if (c->crt)
-		gnutls_x509_crt_deinit(c->crt);
-	if (c->key)
-		gnutls_x509_privkey_deinit(c->key);
-	free(c);
+        if (!c)
+                return;
+        if (c->crt)
+                gnutls_x509_crt_deinit(c->crt);
+        if (c->key)
+                gnutls_x509_privkey_deinit(c->key);
+        free(c);
 }
 
 int cert_generate(struct cert **out)
 {
-	*out = NULL;
-	struct cert *c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	int rc = -EIO;
-	uint8_t serial[16];
-	if (gnutls_x509_privkey_init(&c->key) < 0 ||
-	    gnutls_x509_privkey_generate(c->key, GNUTLS_PK_ECDSA,
-					 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0)
-		goto fail;
-	if (gnutls_x509_crt_init(&c->crt) < 0)
-		goto fail;
-	if (rand_bytes(serial, sizeof(serial)) < 0)
-		goto fail;
-	serial[0] &= 0x7f; /* a positive INTEGER */
-	time_t now = time(NULL);
-	/* Backdated a day so that a peer with a slightly slow clock accepts it. */
-	if (gnutls_x509_crt_set_version(c->crt, 3) < 0 ||
-	    gnutls_x509_crt_set_serial(c->crt, serial, sizeof(serial)) < 0 ||
-	    gnutls_x509_crt_set_activation_time(c->crt, now - 86400) < 0 ||
-	    gnutls_x509_crt_set_expiration_time(c->crt, now + 30 * 86400) < 0 ||
-	    gnutls_x509_crt_set_dn_by_oid(c->crt, GNUTLS_OID_X520_COMMON_NAME, 0, "rtcpeer", 7) < 0 ||
-	    gnutls_x509_crt_set_key(c->crt, c->key) < 0 ||
-	    gnutls_x509_crt_sign2(c->crt, c->crt, c->key, GNUTLS_DIG_SHA256, 0) < 0)
-		goto fail;
-	*out = c;
-	return 0;
+        *out = NULL;
+        struct cert *c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        int rc = -EIO;
+        uint8_t serial[16];
+        if (gnutls_x509_privkey_init(&c->key) < 0 ||
+            gnutls_x509_privkey_generate(c->key, GNUTLS_PK_ECDSA,
+                                         GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0)
+                goto fail;
+        if (gnutls_x509_crt_init(&c->crt) < 0)
+                goto fail;
+        if (rand_bytes(serial, sizeof(serial)) < 0)
+                goto fail;
+        serial[0] &= 0x7f; /* a positive INTEGER */
+        time_t now = time(NULL);
+        /* Backdated a day so that a peer with a slightly slow clock accepts it. */
+        if (gnutls_x509_crt_set_version(c->crt, 3) < 0 ||
+            gnutls_x509_crt_set_serial(c->crt, serial, sizeof(serial)) < 0 ||
+            gnutls_x509_crt_set_activation_time(c->crt, now - 86400) < 0 ||
+            gnutls_x509_crt_set_expiration_time(c->crt, now + 30 * 86400) < 0 ||
+            gnutls_x509_crt_set_dn_by_oid(c->crt, GNUTLS_OID_X520_COMMON_NAME, 0, "rtcpeer", 7) <
+                0 ||
+            gnutls_x509_crt_set_key(c->crt, c->key) < 0 ||
+            gnutls_x509_crt_sign2(c->crt, c->crt, c->key, GNUTLS_DIG_SHA256, 0) < 0)
+                goto fail;
+        *out = c;
+        return 0;
 fail:
-	cert_free(c);
-	return rc;
+        cert_free(c);
+        return rc;
 }
 
 static int alg_from_name(const char *alg, gnutls_digest_algorithm_t *dig)
 {
-	static const struct {
-		const char *name;
-		gnutls_digest_algorithm_t dig;
-	} algs[] = {
-		{"sha-1", GNUTLS_DIG_SHA1},     {"sha-224", GNUTLS_DIG_SHA224},
-		{"sha-256", GNUTLS_DIG_SHA256}, {"sha-384", GNUTLS_DIG_SHA384},
-		{"sha-512", GNUTLS_DIG_SHA512},
-	};
-	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		if (strcasecmp(alg, algs[i].name) == 0) {
-			*dig = algs[i].dig;
-			return 0;
-		}
-	}
-	return -ENOTSUP;
+        static const struct {
+                const char *name;
+                gnutls_digest_algorithm_t dig;
+        } algs[] = {
+            {"sha-1", GNUTLS_DIG_SHA1},     {"sha-224", GNUTLS_DIG_SHA224},
+            {"sha-256", GNUTLS_DIG_SHA256}, {"sha-384", GNUTLS_DIG_SHA384},
+            {"sha-512", GNUTLS_DIG_SHA512},
+        };
+        for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+                if (strcasecmp(alg, algs[i].name) == 0) {
+                        *dig = algs[i].dig;
+                        return 0;
+                }
+        }
+        return -ENOTSUP;
 }
 
 int cert_fingerprint_der(const void *der, size_t len, const char *alg, char *out, size_t outlen)
 {
-	gnutls_digest_algorithm_t dig;
-	int rc = alg_from_name(alg, &dig);
-	if (rc < 0)
-		return rc;
-	uint8_t hash[64];
-	size_t hlen = gnutls_hash_get_len(dig);
-	if (hlen > sizeof(hash) || outlen < hlen * 3)
-		return -ENOSPC;
-	if (gnutls_hash_fast(dig, der, len, hash) < 0)
-		return -EIO;
-	for (size_t i = 0; i < hlen; i++)
-		snprintf(out + i * 3, 4, "%02X%s", hash[i], i + 1 < hlen ? ":" : "");
-	return 0;
+        gnutls_digest_algorithm_t dig;
+        int rc = alg_from_name(alg, &dig);
+        if (rc < 0)
+                return rc;
+        uint8_t hash[64];
+        size_t hlen = gnutls_hash_get_len(dig);
+        if (hlen > sizeof(hash) || outlen < hlen * 3)
+                return -ENOSPC;
+        if (gnutls_hash_fast(dig, der, len, hash) < 0)
+                return -EIO;
+        for (size_t i = 0; i < hlen; i++)
+                snprintf(out + i * 3, 4, "%02X%s", hash[i], i + 1 < hlen ? ":" : "");
+        return 0;
 }
 
 int cert_fingerprint(const struct cert *c, const char *alg, char *out, size_t outlen)
 {
-	gnutls_datum_t der = {NULL, 0};
-	if (gnutls_x509_crt_export2(c->crt, GNUTLS_X509_FMT_DER, &der) < 0)
-		return -EIO;
-	int rc = cert_fingerprint_der(der.data, der.size, alg, out, outlen);
-	gnutls_free(der.data);
-	return rc;
+        gnutls_datum_t der = {NULL, 0};
+        if (gnutls_x509_crt_export2(c->crt, GNUTLS_X509_FMT_DER, &der) < 0)
+                return -EIO;
+        int rc = cert_fingerprint_der(der.data, der.size, alg, out, outlen);
+        gnutls_free(der.data);
+        return rc;
 }
 
 void *cert_x509(const struct cert *c)
 {
-	return c->crt;
+        return c->crt;
 }
 
 void *cert_privkey(const struct cert *c)
 {
-	return c->key;
+        return c->key;
 }

@@ -27,37 +27,38 @@
 
 /* Zero fields take the defaults above. */
 struct stun_txn_config {
-	uint64_t rto_us;     /* initial retransmission timeout (ICE passes its computed RTO) */
-	uint64_t rto_max_us; /* cap for the doubled interval; 0 = no cap */
-	unsigned rc;         /* transmissions in all */
-	unsigned rm;         /* final wait after the last transmission, in initial RTOs */
-	uint64_t ti_us;      /* timeout on reliable transports */
-	bool reliable;       /* TCP/TLS: send once, no retransmissions */
+        uint64_t rto_us;     /* initial retransmission timeout (ICE passes its computed RTO) */
+        uint64_t rto_max_us; /* cap for the doubled interval; 0 = no cap */
+        unsigned rc;         /* transmissions in all */
+        unsigned rm;         /* final wait after the last transmission, in initial RTOs */
+        uint64_t ti_us;      /* timeout on reliable transports */
+        bool reliable;       /* TCP/TLS: send once, no retransmissions */
 };
 
 enum stun_txn_output_kind {
-	STUN_TXN_OUT_SEND = 1, /* send data to dst */
-	STUN_TXN_OUT_TIMEOUT,  /* no response came; the transaction is gone */
+        STUN_TXN_OUT_SEND = 1, /* send data to dst */
+        STUN_TXN_OUT_TIMEOUT,  /* no response came; the transaction is gone */
 };
 
 struct stun_txn_output {
-	enum stun_txn_output_kind kind;
-	uint8_t txid[STUN_TXID_SIZE];
-	uint64_t tag; /* the caller's value given at start */
-	struct addr dst;
-	/* SEND only: the request bytes, valid until the next call on the table. */
-	const uint8_t *data;
-	size_t len;
-	unsigned transmission; /* SEND: 1 for the first, 2 for the first retransmission... */
+        enum stun_txn_output_kind kind;
+        uint8_t txid[STUN_TXID_SIZE];
+        uint64_t tag; /* the caller's value given at start */
+        struct addr dst;
+        /* SEND only: the request bytes, valid until the next call on the table. */
+        const uint8_t *data;
+        size_t len;
+        unsigned transmission; /* SEND: 1 for the first, 2 for the first retransmission... */
 };
 
 struct stun_txn_match {
-	uint64_t tag;
-	struct addr dst;
-	unsigned transmissions;
-	/* Round-trip time, only when the request went out once (Karn: otherwise it is ambiguous). */
-	bool rtt_valid;
-	uint64_t rtt_us;
+        uint64_t tag;
+        struct addr dst;
+        unsigned transmissions;
+        /* Round-trip time, only when the request went out once (Karn: otherwise it is ambiguous).
+         */
+        bool rtt_valid;
+        uint64_t rtt_us;
 };
 
 struct stun_txn_table;
@@ -70,7 +71,7 @@ void stun_txn_free(struct stun_txn_table *t);
  * STUN request), -EEXIST (transaction id in use), -ENOSPC or -ENOMEM.
  */
 int stun_txn_start(struct stun_txn_table *t, uint64_t now_us, const uint8_t *msg, size_t len,
-		   const struct addr *dst, uint64_t tag, const struct stun_txn_config *cfg);
+                   const struct addr *dst, uint64_t tag, const struct stun_txn_config *cfg);
 /* 1 = *out filled, 0 = nothing queued. */
 int stun_txn_poll_output(struct stun_txn_table *t, struct stun_txn_output *out);
 /* Earliest time handle_timeout has work, UINT64_MAX when idle. */
@@ -82,7 +83,7 @@ void stun_txn_handle_timeout(struct stun_txn_table *t, uint64_t now_us);
  * response, to be dropped).
  */
 int stun_txn_match_response(struct stun_txn_table *t, uint64_t now_us,
-			    const uint8_t txid[STUN_TXID_SIZE], struct stun_txn_match *match);
+                            const uint8_t txid[STUN_TXID_SIZE], struct stun_txn_match *match);
 /* Forgets a transaction without an event. Returns 0 or -ENOENT. */
 int stun_txn_cancel(struct stun_txn_table *t, const uint8_t txid[STUN_TXID_SIZE]);
 bool stun_txn_pending(const struct stun_txn_table *t, const uint8_t txid[STUN_TXID_SIZE]);

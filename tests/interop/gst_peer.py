@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """GStreamer webrtcbin peer for signaling interop tests.
 
-  gst_peer.py offer [--data-only] [--timeout S]
+  gst_peer.py offer [--data-only] [--bundle-policy P] [--timeout S]
       print an offer (sendrecv audio from audiotestsrc/opus, sendrecv video
       from videotestsrc/VP8, one data channel; or the data channel only)
       and an empty line, read the answer from stdin, apply it.
@@ -38,7 +38,8 @@ try:
     gi.require_version("GstWebRTC", "1.0")
     from gi.repository import Gst, GstSdp, GstWebRTC  # noqa: E402
 except (ImportError, ValueError) as e:  # pragma: no cover
-    sdpio.fail("GStreamer introspection not available: %s" % e, 2)
+    sdpio.fail("GStreamer introspection not available: %s (packages python3-gi,"
+               " gir1.2-gstreamer-1.0, gir1.2-gst-plugins-bad-1.0)" % e, 2)
 
 AUDIO_BRANCH = """
 audiotestsrc is-live=true wave=sine ! audioconvert ! audioresample
@@ -50,19 +51,19 @@ videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framer
   ! videoconvert ! queue ! vp8enc deadline=1 ! rtpvp8pay pt={pt}
   ! application/x-rtp,media=video,encoding-name=VP8,payload={pt} ! w.
 """
-DATA_PIPELINE = "webrtcbin name=w bundle-policy=max-bundle"
+WEBRTCBIN = "webrtcbin name=w bundle-policy={policy}"
 
 
 class Peer:
     def __init__(self, args, opus_pt=None, vp8_pt=None):
         self.args = args
         Gst.init(None)
-        desc = DATA_PIPELINE
+        desc = bin_desc = WEBRTCBIN.format(policy=args.bundle_policy)
         if opus_pt is not None:
             desc += AUDIO_BRANCH.format(pt=opus_pt)
         if vp8_pt is not None:
             desc += VIDEO_BRANCH.format(pt=vp8_pt)
-        if desc == DATA_PIPELINE:
+        if desc == bin_desc:
             self.pipe = Gst.Pipeline.new("data")
             self.pipe.add(Gst.parse_launch(desc))
         else:
@@ -220,6 +221,9 @@ def main():
     ap.add_argument("mode", choices=["offer", "answer", "check"])
     ap.add_argument("--data-only", action="store_true",
                     help="offer only a data channel")
+    ap.add_argument("--bundle-policy", default="max-bundle",
+                    choices=["max-bundle", "max-compat", "balanced", "none"],
+                    help="webrtcbin's bundle-policy (default max-bundle)")
     ap.add_argument("--timeout", type=float, default=10.0,
                     help="bound on every wait, seconds (default 10)")
     args = ap.parse_args()

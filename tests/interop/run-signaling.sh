@@ -60,6 +60,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The peers here stop after signaling and never answer ICE checks, so rtcpeer, which goes on to
+# connect, is stopped with SIGTERM once the exchange is over: exit 130 (terminated before the
+# session was established) is its success here; an error exit during signaling is not.
+if [ "$mode" = rtcpeer ]; then
+    cat >"$tmp/rtcpeer-signal" <<EOS
+#!/bin/bash
+timeout --preserve-status -s TERM ${SIGNAL_STAGE_SECONDS:-3} "$rtcpeer" "\$@"
+rc=\$?
+[ \$rc -eq 130 ] && exit 0
+exit \$rc
+EOS
+    chmod +x "$tmp/rtcpeer-signal"
+    rtcpeer=$tmp/rtcpeer-signal
+fi
+
 # ---- which stacks are here -----------------------------------------------
 declare -A peer_cmd=()
 available=()
@@ -119,7 +134,24 @@ fi
 # ---- one exchange ----------------------------------------------------------
 passed=0
 failed=0
+xfailed=0
 n=0
+
+# known_stack_bug DIR OFFERER_EXIT ANSWERER_EXIT: succeed (printing why) when
+# an exchange failed only because of a known bug of the peer stack itself.
+known_stack_bug() {
+    local d=$1 oc=$2 ac=$3
+    # webrtcbin 1.22.0 aborts in set-remote-description(answer) when every
+    # audio/video m-line is rejected and, as RFC 8843 section 7.3.3 requires,
+    # left out of the answer's BUNDLE group: the group then holds only the
+    # data m-line and _connect_rtpfunnel finds no transport stream.
+    if [ "$oc" = 134 ] && [ "$ac" = 0 ] &&
+        grep -q '_connect_rtpfunnel: assertion failed' "$d/offerer.err"; then
+        echo "webrtcbin 1.22 aborts when the answer's BUNDLE group keeps no audio/video m-line (stack bug, see README)"
+        return 0
+    fi
+    return 1
+}
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -168,11 +200,17 @@ exchange() {
         echo "PASS: $name (${ms} ms) offerer: ${oerr:-no message}"
         return 0
     fi
+    local why
+    if why=$(known_stack_bug "$d" "$oc" "$ac"); then
+        xfailed=$((xfailed + 1))
+        echo "XFAIL: $name (${ms} ms): $why"
+        return 0
+    fi
     failed=$((failed + 1))
     echo "FAIL: $name (${ms} ms): offerer exit $oc, answerer exit $ac (124 = timeout)"
     sed 's/^/    offerer: /' "$d/offerer.err"
     sed 's/^/    answerer: /' "$d/answerer.err"
-    echo "    offer: $(wc -l <"$d/offer.sdp") lines, answer: $(wc -l <"$d/answer.sdp") lines (in $d with KEEP_TMP=1)"
+    echo "    offer: $(wc -l <"$d/offer.sdp") lines, answer: $(wc -l <"$d/answer.sdp") lines (KEEP_TMP=1 keeps them in $d)"
     return 1
 }
 
@@ -196,6 +234,12 @@ if [ "$mode" = rtcpeer ]; then
             "${p[@]}" offer -- "$rtcpeer" answer "${rtcpeer_args[@]}"
         exchange "$s offer (data) -> rtcpeer answer" ok \
             "${p[@]}" offer --data-only -- "$rtcpeer" answer "${rtcpeer_args[@]}"
+        if [ "$s" = gstreamer ]; then
+            # An unbundled offer: one transport per m-line, and webrtcbin
+            # marks its m=application bundle-only without a BUNDLE group.
+            exchange "$s offer (audio+video+data, bundle-policy balanced) -> rtcpeer answer" ok \
+                "${p[@]}" offer --bundle-policy balanced -- "$rtcpeer" answer "${rtcpeer_args[@]}"
+        fi
     done
 else
     for o in "${available[@]}"; do
@@ -210,5 +254,8 @@ else
     done
 fi
 
-echo "signaling: $passed passed, $failed failed, $skipped skipped"
+if [ "$xfailed" -gt 0 ]; then
+    echo "run-signaling: $xfailed exchange(s) hit a known bug of the peer stack (XFAIL, counted as skipped)"
+fi
+echo "signaling: $passed passed, $failed failed, $((skipped + xfailed)) skipped"
 [ "$failed" -eq 0 ]

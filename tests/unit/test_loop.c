@@ -18,80 +18,80 @@ static size_t norder;
 
 static void mark(struct loop *l, void *arg)
 {
-	order[norder++] = *(const char *)arg;
-	if (norder == 3)
-		loop_stop(l, 7);
+        order[norder++] = *(const char *)arg;
+        if (norder == 3)
+                loop_stop(l, 7);
 }
 
 static void test_timers_fire_in_deadline_order(void **state)
 {
-	(void)state;
-	struct loop *l = loop_new();
-	uint64_t now = clock_now_us();
-	norder = 0;
-	static const char a = 'a', b = 'b', c = 'c', d = 'd';
-	loop_add_timer(l, now + 30000, mark, (void *)&c);
-	loop_add_timer(l, now + 10000, mark, (void *)&a);
-	int id = loop_add_timer(l, now + 15000, mark, (void *)&d);
-	loop_add_timer(l, now + 20000, mark, (void *)&b);
-	loop_cancel_timer(l, id);
-	assert_int_equal(loop_run(l), 7);
-	assert_memory_equal(order, "abc", 3);
-	assert_true(clock_now_us() >= now + 30000);
-	loop_free(l);
+        (void)state;
+        struct loop *l = loop_new();
+        uint64_t now = clock_now_us();
+        norder = 0;
+        static const char a = 'a', b = 'b', c = 'c', d = 'd';
+        loop_add_timer(l, now + 30000, mark, (void *)&c);
+        loop_add_timer(l, now + 10000, mark, (void *)&a);
+        int id = loop_add_timer(l, now + 15000, mark, (void *)&d);
+        loop_add_timer(l, now + 20000, mark, (void *)&b);
+        loop_cancel_timer(l, id);
+        assert_int_equal(loop_run(l), 7);
+        assert_memory_equal(order, "abc", 3);
+        assert_true(clock_now_us() >= now + 30000);
+        loop_free(l);
 }
 
 static void on_pipe(struct loop *l, int fd, uint32_t events, void *arg)
 {
-	(void)events;
-	char buf[8];
-	ssize_t n = read(fd, buf, sizeof(buf));
-	*(ssize_t *)arg = n;
-	loop_stop(l, 1);
+        (void)events;
+        char buf[8];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        *(ssize_t *)arg = n;
+        loop_stop(l, 1);
 }
 
 static void test_fd_readiness(void **state)
 {
-	(void)state;
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	struct loop *l = loop_new();
-	ssize_t got = -1;
-	assert_int_equal(loop_add_fd(l, p[0], EPOLLIN, on_pipe, &got), 0);
-	assert_int_equal(write(p[1], "hey", 3), 3);
-	assert_int_equal(loop_run(l), 1);
-	assert_int_equal(got, 3);
-	assert_int_equal(loop_del_fd(l, p[0]), 0);
-	assert_int_equal(loop_del_fd(l, p[0]), -ENOENT);
-	loop_free(l);
-	close(p[0]);
-	close(p[1]);
+        (void)state;
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        struct loop *l = loop_new();
+        ssize_t got = -1;
+        assert_int_equal(loop_add_fd(l, p[0], EPOLLIN, on_pipe, &got), 0);
+        assert_int_equal(write(p[1], "hey", 3), 3);
+        assert_int_equal(loop_run(l), 1);
+        assert_int_equal(got, 3);
+        assert_int_equal(loop_del_fd(l, p[0]), 0);
+        assert_int_equal(loop_del_fd(l, p[0]), -ENOENT);
+        loop_free(l);
+        close(p[0]);
+        close(p[1]);
 }
 
 static void on_sig(struct loop *l, int signo, void *arg)
 {
-	*(int *)arg = signo;
-	loop_stop(l, 2);
+        *(int *)arg = signo;
+        loop_stop(l, 2);
 }
 
 static void test_signal_through_loop(void **state)
 {
-	(void)state;
-	struct loop *l = loop_new();
-	int got = 0;
-	assert_int_equal(loop_add_signal(l, SIGUSR1, on_sig, &got), 0);
-	kill(getpid(), SIGUSR1);
-	assert_int_equal(loop_run(l), 2);
-	assert_int_equal(got, SIGUSR1);
-	loop_free(l);
+        (void)state;
+        struct loop *l = loop_new();
+        int got = 0;
+        assert_int_equal(loop_add_signal(l, SIGUSR1, on_sig, &got), 0);
+        kill(getpid(), SIGUSR1);
+        assert_int_equal(loop_run(l), 2);
+        assert_int_equal(got, SIGUSR1);
+        loop_free(l);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timers_fire_in_deadline_order),
-		cmocka_unit_test(test_fd_readiness),
-		cmocka_unit_test(test_signal_through_loop),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_timers_fire_in_deadline_order),
+            cmocka_unit_test(test_fd_readiness),
+            cmocka_unit_test(test_signal_through_loop),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,472 @@
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/exitcode.h"
+#include "core/log.h"
+#include "dtls/demux.h"
+#include "dtls/dtls.h"
+
+/* DTLS flights that arrive before ICE has a selected pair wait here (a few handshake records). */
+#define SESSION_MAX_PENDING 16
+
+struct session_item {
+        struct session_output out;
+        uint8_t *copy;
+};
+
+struct session {
+        struct session_config cfg;
+        char ufrag[ICE_CRED_MAX + 1];
+        char pwd[ICE_CRED_MAX + 1];
+        struct ice_agent *ice;
+        struct dtls *dtls;
+        bool applied;
+        bool ice_up;
+        bool dtls_started;
+        bool secure;
+        bool over;
+        struct session_item *q;
+        size_t qhead, qlen, qcap;
+        uint8_t *polled; /* data of the last polled TRANSMIT, freed on the next poll */
+        struct {
+                uint8_t *data;
+                size_t len;
+        } pending[SESSION_MAX_PENDING];
+        size_t n_pending;
+};
+
+static int push(struct session *s, const struct session_output *o, const uint8_t *data, size_t len)
+{
+        if (s->qhead + s->qlen == s->qcap) {
+                if (s->qhead > 0) {
+                        memmove(s->q, s->q + s->qhead, s->qlen * sizeof(*s->q));
+                        s->qhead = 0;
+                } else {
+                        size_t cap = s->qcap ? s->qcap * 2 : 32;
+                        struct session_item *q = realloc(s->q, cap * sizeof(*q));
+                        if (!q)
+                                return -ENOMEM;
+                        s->q = q;
+                        s->qcap = cap;
+                }
+        }
+        struct session_item *it = &s->q[s->qhead + s->qlen];
+        it->out = *o;
+        it->copy = NULL;
+        if (data && len) {
+                it->copy = malloc(len);
+                if (!it->copy)
+                        return -ENOMEM;
+                memcpy(it->copy, data, len);
+                it->out.data = it->copy;
+                it->out.len = len;
+        }
+        s->qlen++;
+        return 0;
+}
+
+static void event(struct session *s, struct session_output *o)
+{
+        o->kind = SESSION_OUT_EVENT;
+        push(s, o, NULL, 0);
+}
+
+static void fail(struct session *s, int exit_code, const char *fmt, const char *detail)
+{
+        if (s->over)
+                return;
+        s->over = true;
+        struct session_output o = {.event = SESSION_EV_FAILED, .exit_code = exit_code};
+        snprintf(o.message, sizeof(o.message), fmt, detail);
+        event(s, &o);
+}
+
+int session_new(const struct session_config *cfg, struct session **out)
+{
+        *out = NULL;
+        struct session *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->cfg = *cfg;
+        snprintf(s->ufrag, sizeof(s->ufrag), "%s", cfg->ice_ufrag ? cfg->ice_ufrag : "");
+        snprintf(s->pwd, sizeof(s->pwd), "%s", cfg->ice_pwd ? cfg->ice_pwd : "");
+        struct ice_config ic = {
+            .controlling = cfg->controlling,
+            .local_ufrag = s->ufrag,
+            .local_pwd = s->pwd,
+            .policy = cfg->policy,
+        };
+        s->ice = ice_agent_new(&ic);
+        if (!s->ice) {
+                free(s);
+                return -EINVAL;
+        }
+        *out = s;
+        return 0;
+}
+
+void session_free(struct session *s)
+{
+        if (!s)
+                return;
+        ice_agent_free(s->ice);
+        dtls_free(s->dtls);
+        for (size_t i = 0; i < s->qlen; i++)
+                free(s->q[s->qhead + i].copy);
+        for (size_t i = 0; i < s->n_pending; i++)
+                free(s->pending[i].data);
+        free(s->q);
+        free(s->polled);
+        free(s);
+}
+
+int session_add_host(struct session *s, int base, const struct addr *addr)
+{
+        return ice_agent_add_host_candidate(s->ice, base, addr);
+}
+
+int session_add_stun_server(struct session *s, const struct addr *server)
+{
+        return ice_agent_add_stun_server(s->ice, server);
+}
+
+static void pump(struct session *s, uint64_t now);
+
+int session_gather(struct session *s, uint64_t now)
+{
+        int rc = ice_agent_gather(s->ice, now);
+        pump(s, now);
+        return rc;
+}
+
+bool session_gathering_done(const struct session *s)
+{
+        return ice_agent_gathering_state(s->ice) == ICE_GATHERING_COMPLETE;
+}
+
+int session_local_candidates(const struct session *s, struct sdp_candidate *out, size_t max)
+{
+        return ice_agent_get_local_candidates(s->ice, out, max);
+}
+
+/* Sends a DTLS datagram on the selected pair, or keeps it until there is one. */
+static void send_dtls(struct session *s, const uint8_t *data, size_t len)
+{
+        int rc = ice_agent_send(s->ice, data, len);
+        if (rc != -ENOTCONN)
+                return;
+        if (s->n_pending == SESSION_MAX_PENDING)
+                return; /* DTLS retransmits what is lost here */
+        uint8_t *copy = malloc(len);
+        if (!copy)
+                return;
+        memcpy(copy, data, len);
+        s->pending[s->n_pending].data = copy;
+        s->pending[s->n_pending].len = len;
+        s->n_pending++;
+}
+
+static void flush_pending(struct session *s)
+{
+        for (size_t i = 0; i < s->n_pending; i++) {
+                ice_agent_send(s->ice, s->pending[i].data, s->pending[i].len);
+                free(s->pending[i].data);
+        }
+        s->n_pending = 0;
+}
+
+static void start_dtls(struct session *s, uint64_t now)
+{
+        if (s->dtls_started || !s->dtls)
+                return;
+        s->dtls_started = true;
+        dtls_start(s->dtls, now);
+}
+
+static bool drain_ice(struct session *s, uint64_t now)
+{
+        struct ice_output io;
+        bool any = false;
+        while (ice_agent_poll_output(s->ice, &io) == 1) {
+                any = true;
+                struct session_output o = {0};
+                switch (io.kind) {
+                case ICE_OUT_TRANSMIT:
+                        o.kind = SESSION_OUT_TRANSMIT;
+                        o.base = io.u.transmit.base;
+                        o.dest = io.u.transmit.dest;
+                        push(s, &o, io.u.transmit.data, io.u.transmit.len);
+                        break;
+                case ICE_OUT_STATE:
+                        o.event = SESSION_EV_ICE_STATE;
+                        o.ice_state = io.u.state.state;
+                        o.reason = io.u.state.reason;
+                        event(s, &o);
+                        if (io.u.state.state == ICE_STATE_FAILED)
+                                fail(s, EXIT_ICE_FAILED, "peer unreachable: %s",
+                                     io.u.state.reason ? io.u.state.reason : "ICE failed");
+                        if ((io.u.state.state == ICE_STATE_CONNECTED ||
+                             io.u.state.state == ICE_STATE_COMPLETED) &&
+                            !s->ice_up) {
+                                s->ice_up = true;
+                                flush_pending(s);
+                                start_dtls(s, now);
+                        }
+                        break;
+                case ICE_OUT_SELECTED_PAIR:
+                        o.event = SESSION_EV_SELECTED_PAIR;
+                        o.local = io.u.selected.local;
+                        o.remote = io.u.selected.remote;
+                        event(s, &o);
+                        flush_pending(s);
+                        break;
+                case ICE_OUT_GATHERING_DONE:
+                        o.event = SESSION_EV_GATHERING_DONE;
+                        event(s, &o);
+                        break;
+                case ICE_OUT_LOCAL_CANDIDATE:
+                        break; /* descriptions carry the complete list; no trickle here */
+                }
+        }
+        return any;
+}
+
+static bool drain_dtls(struct session *s)
+{
+        if (!s->dtls)
+                return false;
+        struct dtls_output d;
+        bool any = false;
+        while (dtls_poll_output(s->dtls, &d) == 1) {
+                any = true;
+                struct session_output o = {0};
+                switch (d.kind) {
+                case DTLS_OUTPUT_TRANSMIT:
+                        send_dtls(s, d.data, d.len);
+                        break;
+                case DTLS_OUTPUT_CONNECTED:
+                        s->secure = true;
+                        o.event = SESSION_EV_SECURE;
+                        snprintf(o.cipher, sizeof(o.cipher), "%s", d.cipher);
+                        o.srtp_profile = (int)d.keys.profile;
+                        event(s, &o);
+                        break;
+                case DTLS_OUTPUT_DATA:
+                        log_debug("dtls", "%zu bytes of application data (no data channel yet)",
+                                  d.len);
+                        break;
+                case DTLS_OUTPUT_CLOSED:
+                        if (!s->over) {
+                                s->over = true;
+                                o.event = SESSION_EV_PEER_CLOSED;
+                                event(s, &o);
+                        }
+                        break;
+                case DTLS_OUTPUT_FAILED:
+                        fail(s, d.error == -EKEYREJECTED ? EXIT_FINGERPRINT : EXIT_DTLS_FAILED,
+                             "%s", d.reason);
+                        break;
+                }
+        }
+        return any;
+}
+
+static void pump(struct session *s, uint64_t now)
+{
+        /* DTLS output goes through ICE, and ICE events start DTLS: run until both are quiet. */
+        for (int i = 0; i < 64; i++) {
+                bool a = drain_ice(s, now);
+                bool b = drain_dtls(s);
+                if (!a && !b)
+                        break;
+        }
+}
+
+static void add_remote_candidates(struct session *s, const struct sdp_media *m)
+{
+        for (size_t i = 0; i < m->n_candidates; i++) {
+                const struct sdp_candidate *c = &m->candidates[i];
+                int rc = ice_agent_add_remote_candidate(s->ice, c);
+                if (rc == -EAGAIN) {
+                        struct session_output o = {.event = SESSION_EV_REMOTE_MDNS,
+                                                   .candidate = *c};
+                        event(s, &o);
+                } else if (rc < 0) {
+                        log_info("ice", "skipping remote candidate %s:%u (%s)", c->address, c->port,
+                                 rc == -ENOTSUP ? "host names other than .local are not resolved"
+                                                : strerror(-rc));
+                }
+        }
+}
+
+int session_apply(struct session *s, uint64_t now, const struct sdp *local,
+                  const struct sdp *remote, char *msg, size_t msglen)
+{
+        /*
+         * Under max-bundle one transport carries every accepted section: take the first section
+         * both sides accept. A bundle-only section of an offer has port 0 and may lack the
+         * transport lines, so those come from any peer section that has them.
+         */
+        const struct sdp_media *rm = NULL, *lm = NULL;
+        for (size_t i = 0; i < remote->n_media && i < local->n_media && !lm; i++) {
+                if (local->media[i].port != 0) {
+                        lm = &local->media[i];
+                        rm = &remote->media[i];
+                }
+        }
+        if (!lm) {
+                snprintf(msg, msglen, "no accepted section to carry the session");
+                return -ENOTSUP;
+        }
+        const char *ufrag = sdp_media_ice_ufrag(remote, rm), *pwd = sdp_media_ice_pwd(remote, rm);
+        const struct sdp_fingerprint *fp = sdp_media_fingerprint(remote, rm);
+        for (size_t i = 0; i < remote->n_media && (!ufrag || !pwd || !fp); i++) {
+                const struct sdp_media *m = &remote->media[i];
+                if (!ufrag || !pwd) {
+                        ufrag = sdp_media_ice_ufrag(remote, m);
+                        pwd = sdp_media_ice_pwd(remote, m);
+                }
+                if (!fp)
+                        fp = sdp_media_fingerprint(remote, m);
+        }
+        /* RFC 8842: whoever says active is the DTLS client. */
+        enum sdp_setup ls = sdp_media_setup(local, lm), rs = sdp_media_setup(remote, rm);
+        enum dtls_role role;
+        if (ls == SDP_SETUP_ACTIVE)
+                role = DTLS_ROLE_CLIENT;
+        else if (ls == SDP_SETUP_PASSIVE)
+                role = DTLS_ROLE_SERVER;
+        else
+                role = rs == SDP_SETUP_ACTIVE ? DTLS_ROLE_SERVER : DTLS_ROLE_CLIENT;
+
+        char hex[SDP_FINGERPRINT_HEX_MAX];
+        sdp_fingerprint_hex(fp, hex);
+        struct dtls_config dc = {
+            .role = role,
+            .cert = s->cfg.cert,
+            .peer_fingerprint_alg = sdp_hash_name(fp->hash),
+            .peer_fingerprint = hex,
+            .srtp = true,
+            .handshake_timeout_ms = s->cfg.dtls_handshake_timeout_ms,
+        };
+        int rc = dtls_new(&dc, &s->dtls);
+        if (rc < 0) {
+                snprintf(msg, msglen, "cannot set up DTLS: %s", strerror(-rc));
+                return rc;
+        }
+        log_debug("dtls", "role %s, peer fingerprint %s %s",
+                  role == DTLS_ROLE_CLIENT ? "client" : "server", dc.peer_fingerprint_alg, hex);
+
+        rc = ice_agent_set_remote_credentials(s->ice, ufrag, pwd);
+        if (rc < 0) {
+                snprintf(msg, msglen, "the peer's ICE credentials are unusable");
+                return rc;
+        }
+        bool eoc = false;
+        for (size_t i = 0; i < remote->n_media; i++) {
+                const struct sdp_media *m = &remote->media[i];
+                add_remote_candidates(s, m);
+                eoc = eoc || m->end_of_candidates;
+        }
+        if (eoc)
+                ice_agent_remote_gathering_done(s->ice);
+        s->applied = true;
+        /* The DTLS server's clock starts now too, so a silent peer ends in a handshake timeout. */
+        pump(s, now);
+        return 0;
+}
+
+int session_add_resolved_candidate(struct session *s, const struct sdp_candidate *c,
+                                   const struct addr *resolved)
+{
+        return ice_agent_add_remote_candidate_resolved(s->ice, c, resolved);
+}
+
+int session_handle_datagram(struct session *s, uint64_t now, int base, const struct addr *from,
+                            const uint8_t *data, size_t len)
+{
+        int rc = 0;
+        switch (demux_classify(data, len)) {
+        case DEMUX_STUN:
+                rc = ice_agent_handle_input(s->ice, now, base, from, data, len);
+                break;
+        case DEMUX_DTLS:
+                /* Counted by ICE as traffic on the pair, then decrypted. */
+                ice_agent_handle_input(s->ice, now, base, from, data, len);
+                if (s->dtls) {
+                        if (!s->dtls_started && s->ice_up)
+                                start_dtls(s, now);
+                        rc = dtls_handle_input(s->dtls, now, data, len);
+                }
+                break;
+        default:
+                log_trace("net", "dropping a %zu-byte %s datagram", len,
+                          demux_kind_name(demux_classify(data, len)));
+                break;
+        }
+        pump(s, now);
+        return rc;
+}
+
+int session_poll_output(struct session *s, struct session_output *out)
+{
+        free(s->polled);
+        s->polled = NULL;
+        if (s->qlen == 0)
+                return 0;
+        struct session_item *it = &s->q[s->qhead++];
+        s->qlen--;
+        if (s->qlen == 0)
+                s->qhead = 0;
+        *out = it->out;
+        s->polled = it->copy;
+        return 1;
+}
+
+uint64_t session_next_deadline(const struct session *s)
+{
+        uint64_t d = ice_agent_next_deadline(s->ice);
+        if (s->dtls && s->dtls_started) {
+                uint64_t t = dtls_next_deadline(s->dtls);
+                if (t < d)
+                        d = t;
+        }
+        return d;
+}
+
+void session_handle_timeout(struct session *s, uint64_t now)
+{
+        if (ice_agent_next_deadline(s->ice) <= now)
+                ice_agent_handle_timeout(s->ice, now);
+        if (s->dtls && s->dtls_started && dtls_next_deadline(s->dtls) <= now)
+                dtls_handle_timeout(s->dtls, now);
+        pump(s, now);
+}
+
+void session_close(struct session *s, uint64_t now)
+{
+        if (s->dtls && s->secure)
+                dtls_close(s->dtls);
+        pump(s, now);
+        s->over = true;
+        ice_agent_close(s->ice);
+        /* The close_notify is already queued as a TRANSMIT; ICE's own events still drain. */
+        struct ice_output io;
+        while (ice_agent_poll_output(s->ice, &io) == 1) {
+                if (io.kind == ICE_OUT_TRANSMIT) {
+                        struct session_output o = {.kind = SESSION_OUT_TRANSMIT,
+                                                   .base = io.u.transmit.base,
+                                                   .dest = io.u.transmit.dest};
+                        push(s, &o, io.u.transmit.data, io.u.transmit.len);
+                }
+        }
+}
+
+int session_selected_stats(const struct session *s, struct ice_pair_stats *out)
+{
+        return ice_agent_get_selected_stats(s->ice, out);
+}

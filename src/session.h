@@ -1,0 +1,93 @@
+/*
+ * One peer connection, sans-IO: owns the ICE agent and the DTLS endpoint and routes datagrams
+ * between them by their first byte (RFC 7983). The shell feeds it datagrams with the socket
+ * ("base") they arrived on and the time, and drains datagrams to send and session events.
+ */
+#ifndef RTCPEER_SESSION_H
+#define RTCPEER_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "dtls/cert.h"
+#include "ice/ice.h"
+#include "sdp/sdp.h"
+
+struct session_config {
+        bool controlling;
+        const char *ice_ufrag;
+        const char *ice_pwd;
+        enum ice_policy policy;
+        const struct cert *cert;
+        unsigned dtls_handshake_timeout_ms; /* 0: the DTLS default (30 s) */
+};
+
+enum session_event_kind {
+        SESSION_EV_GATHERING_DONE = 1,
+        SESSION_EV_ICE_STATE,     /* ice_state, reason */
+        SESSION_EV_SELECTED_PAIR, /* selected */
+        SESSION_EV_SECURE,        /* DTLS done and the fingerprint verified: cipher, srtp_profile */
+        SESSION_EV_PEER_CLOSED,   /* the peer sent close_notify */
+        SESSION_EV_FAILED,        /* exit_code and message: the session is over */
+        SESSION_EV_REMOTE_MDNS,   /* a remote candidate needs an mDNS lookup: candidate */
+};
+
+enum session_output_kind {
+        SESSION_OUT_TRANSMIT = 1,
+        SESSION_OUT_EVENT,
+};
+
+struct session_output {
+        enum session_output_kind kind;
+        /* TRANSMIT: valid until the next call on the session */
+        int base;
+        struct addr dest;
+        const uint8_t *data;
+        size_t len;
+        /* EVENT */
+        enum session_event_kind event;
+        enum ice_state ice_state;
+        const char *reason;
+        struct ice_candidate_info local, remote;
+        char cipher[64];
+        int srtp_profile;
+        int exit_code;
+        char message[512];
+        struct sdp_candidate candidate;
+};
+
+struct session;
+
+int session_new(const struct session_config *cfg, struct session **out);
+void session_free(struct session *s);
+
+int session_add_host(struct session *s, int base, const struct addr *addr);
+int session_add_stun_server(struct session *s, const struct addr *server);
+int session_gather(struct session *s, uint64_t now);
+bool session_gathering_done(const struct session *s);
+/* Local candidates in SDP form; returns the count (may exceed max) or a negative code. */
+int session_local_candidates(const struct session *s, struct sdp_candidate *out, size_t max);
+
+/*
+ * Applies the negotiated descriptions: ICE credentials and candidates of the peer, the DTLS
+ * role from a=setup and the peer's fingerprint. Both descriptions must be the checked pair
+ * (sdp_create_answer / sdp_check_answer). Returns 0 or a negative code with msg filled.
+ */
+int session_apply(struct session *s, uint64_t now, const struct sdp *local,
+                  const struct sdp *remote, char *msg, size_t msglen);
+/* A remote .local candidate resolved by the shell's mDNS lookup. */
+int session_add_resolved_candidate(struct session *s, const struct sdp_candidate *c,
+                                   const struct addr *resolved);
+
+int session_handle_datagram(struct session *s, uint64_t now, int base, const struct addr *from,
+                            const uint8_t *data, size_t len);
+int session_poll_output(struct session *s, struct session_output *out);
+uint64_t session_next_deadline(const struct session *s);
+void session_handle_timeout(struct session *s, uint64_t now);
+/* Orderly hang-up: DTLS close_notify if secure, then ICE closes. Drain outputs afterwards. */
+void session_close(struct session *s, uint64_t now);
+int session_selected_stats(const struct session *s, struct ice_pair_stats *out);
+
+#endif
