@@ -6,7 +6,8 @@ _rtcpeer()
 
 	local commands="offer answer help version"
 	local opts="--compact --signal-in --signal-out --timeout --data --video --audio
-		--video-out --audio-out --stun --turn --verbose --quiet --help"
+		--video-out --audio-out --stun --turn --turn-ca --ice-policy --duration --verbose --quiet
+		--help"
 
 	if [[ $cword -eq 1 ]]; then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -21,7 +22,7 @@ _rtcpeer()
 	*) return ;;
 	esac
 	case $prev in
-	--signal-in | --signal-out | --video-out)
+	--signal-in | --signal-out | --video-out | --turn-ca)
 		_filedir
 		return
 		;;
@@ -39,7 +40,11 @@ _rtcpeer()
 		COMPREPLY=($(compgen -W "default" -- "$cur"))
 		return
 		;;
-	--timeout | -t | --stun | --turn)
+	--ice-policy)
+		COMPREPLY=($(compgen -W "all relay" -- "$cur"))
+		return
+		;;
+	--timeout | -t | --stun | --turn | --duration)
 		return
 		;;
 	esac

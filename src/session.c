@@ -24,6 +24,10 @@ struct session {
         char pwd[ICE_CRED_MAX + 1];
         struct ice_agent *ice;
         struct dtls *dtls;
+        struct turn_client *turn[SESSION_MAX_TURN];
+        bool turn_stream[SESSION_MAX_TURN];
+        bool turn_started;
+        int n_turn;
         bool applied;
         bool ice_up;
         bool dtls_started;
@@ -85,6 +89,9 @@ static void fail(struct session *s, int exit_code, const char *fmt, const char *
         event(s, &o);
 }
 
+static int route_datagram(struct session *s, uint64_t now, int base, const struct addr *from,
+                          const uint8_t *data, size_t len);
+
 int session_new(const struct session_config *cfg, struct session **out)
 {
         *out = NULL;
@@ -115,6 +122,8 @@ void session_free(struct session *s)
                 return;
         ice_agent_free(s->ice);
         dtls_free(s->dtls);
+        for (int i = 0; i < s->n_turn; i++)
+                turn_client_free(s->turn[i]);
         for (size_t i = 0; i < s->qlen; i++)
                 free(s->q[s->qhead + i].copy);
         for (size_t i = 0; i < s->n_pending; i++)
@@ -136,8 +145,103 @@ int session_add_stun_server(struct session *s, const struct addr *server)
 
 static void pump(struct session *s, uint64_t now);
 
+int session_add_turn(struct session *s, const struct turn_config *cfg)
+{
+        if (s->n_turn == SESSION_MAX_TURN)
+                return -ENOSPC;
+        struct turn_client *c = turn_client_new(cfg);
+        if (!c)
+                return -EINVAL;
+        int k = s->n_turn;
+        int rc = ice_agent_add_pending_relay(s->ice, SESSION_RELAY_BASE + k);
+        if (rc < 0) {
+                turn_client_free(c);
+                return rc;
+        }
+        s->turn[k] = c;
+        s->turn_stream[k] = cfg->transport != TURN_TRANSPORT_UDP;
+        s->n_turn++;
+        return k;
+}
+
+int session_handle_turn_input(struct session *s, uint64_t now, int index, const uint8_t *data,
+                              size_t len)
+{
+        if (index < 0 || index >= s->n_turn)
+                return -EINVAL;
+        int rc = s->turn_stream[index]
+                     ? turn_client_handle_stream(s->turn[index], now, data, len)
+                     : turn_client_handle_datagram(s->turn[index], now, data, len);
+        pump(s, now);
+        return rc;
+}
+
+void session_turn_closed(struct session *s, uint64_t now, int index)
+{
+        if (index < 0 || index >= s->n_turn)
+                return;
+        turn_client_handle_stream_closed(s->turn[index], now);
+        pump(s, now);
+}
+
+static bool drain_turn(struct session *s, uint64_t now)
+{
+        bool any = false;
+        for (int k = 0; k < s->n_turn; k++) {
+                struct turn_output t;
+                while (turn_client_poll_output(s->turn[k], &t) == 1) {
+                        any = true;
+                        struct session_output o = {0};
+                        switch (t.kind) {
+                        case TURN_OUT_TRANSMIT:
+                                o.kind = SESSION_OUT_TRANSMIT;
+                                o.base = SESSION_TURN_BASE + k;
+                                o.dest = t.dst;
+                                push(s, &o, t.data, t.len);
+                                break;
+                        case TURN_OUT_ALLOCATED:
+                                ice_agent_add_relay_candidate(s->ice, SESSION_RELAY_BASE + k,
+                                                              &t.relayed, &t.mapped);
+                                o.event = SESSION_EV_RELAY_READY;
+                                o.base = k;
+                                o.local.type = SDP_CAND_RELAY;
+                                o.local.addr = t.relayed;
+                                event(s, &o);
+                                break;
+                        case TURN_OUT_FAILED:
+                                ice_agent_relay_failed(s->ice, SESSION_RELAY_BASE + k);
+                                o.event = SESSION_EV_RELAY_FAILED;
+                                o.base = k;
+                                o.exit_code = EXIT_TURN;
+                                snprintf(o.message, sizeof(o.message), "%s",
+                                         t.reason ? t.reason : "TURN allocation failed");
+                                event(s, &o);
+                                break;
+                        case TURN_OUT_DATA:
+                                /* What the relay received is a datagram on the relay candidate. */
+                                route_datagram(s, now, SESSION_RELAY_BASE + k, &t.peer, t.data,
+                                               t.len);
+                                break;
+                        case TURN_OUT_PERMISSION_FAILED:
+                        case TURN_OUT_CHANNEL_FAILED:
+                                log_debug("turn", "%s",
+                                          t.reason ? t.reason : "TURN request failed");
+                                break;
+                        case TURN_OUT_PERMISSION_OK:
+                        case TURN_OUT_CHANNEL_OK:
+                        case TURN_OUT_CLOSED:
+                                break;
+                        }
+                }
+        }
+        return any;
+}
+
 int session_gather(struct session *s, uint64_t now)
 {
+        for (int k = 0; k < s->n_turn && !s->turn_started; k++)
+                turn_client_start(s->turn[k], now);
+        s->turn_started = true;
         int rc = ice_agent_gather(s->ice, now);
         pump(s, now);
         return rc;
@@ -196,6 +300,13 @@ static bool drain_ice(struct session *s, uint64_t now)
                 struct session_output o = {0};
                 switch (io.kind) {
                 case ICE_OUT_TRANSMIT:
+                        if (io.u.transmit.base >= SESSION_RELAY_BASE) {
+                                int k = io.u.transmit.base - SESSION_RELAY_BASE;
+                                if (k < s->n_turn)
+                                        turn_client_send(s->turn[k], now, &io.u.transmit.dest,
+                                                         io.u.transmit.data, io.u.transmit.len);
+                                break;
+                        }
                         o.kind = SESSION_OUT_TRANSMIT;
                         o.base = io.u.transmit.base;
                         o.dest = io.u.transmit.dest;
@@ -222,6 +333,13 @@ static bool drain_ice(struct session *s, uint64_t now)
                         o.local = io.u.selected.local;
                         o.remote = io.u.selected.remote;
                         event(s, &o);
+                        /* ChannelData costs 4 bytes a packet where a Send indication costs 36. */
+                        if (o.local.base >= SESSION_RELAY_BASE &&
+                            o.local.base - SESSION_RELAY_BASE < s->n_turn) {
+                                uint16_t ch;
+                                turn_client_bind_channel(s->turn[o.local.base - SESSION_RELAY_BASE],
+                                                         now, &o.remote.addr, &ch);
+                        }
                         flush_pending(s);
                         break;
                 case ICE_OUT_GATHERING_DONE:
@@ -281,7 +399,8 @@ static void pump(struct session *s, uint64_t now)
         for (int i = 0; i < 64; i++) {
                 bool a = drain_ice(s, now);
                 bool b = drain_dtls(s);
-                if (!a && !b)
+                bool c = drain_turn(s, now);
+                if (!a && !b && !c)
                         break;
         }
 }
@@ -386,8 +505,8 @@ int session_add_resolved_candidate(struct session *s, const struct sdp_candidate
         return ice_agent_add_remote_candidate_resolved(s->ice, c, resolved);
 }
 
-int session_handle_datagram(struct session *s, uint64_t now, int base, const struct addr *from,
-                            const uint8_t *data, size_t len)
+static int route_datagram(struct session *s, uint64_t now, int base, const struct addr *from,
+                          const uint8_t *data, size_t len)
 {
         int rc = 0;
         switch (demux_classify(data, len)) {
@@ -408,6 +527,13 @@ int session_handle_datagram(struct session *s, uint64_t now, int base, const str
                           demux_kind_name(demux_classify(data, len)));
                 break;
         }
+        return rc;
+}
+
+int session_handle_datagram(struct session *s, uint64_t now, int base, const struct addr *from,
+                            const uint8_t *data, size_t len)
+{
+        int rc = route_datagram(s, now, base, from, data, len);
         pump(s, now);
         return rc;
 }
@@ -435,6 +561,11 @@ uint64_t session_next_deadline(const struct session *s)
                 if (t < d)
                         d = t;
         }
+        for (int k = 0; k < s->n_turn; k++) {
+                uint64_t t = turn_client_next_deadline(s->turn[k]);
+                if (t < d)
+                        d = t;
+        }
         return d;
 }
 
@@ -444,6 +575,9 @@ void session_handle_timeout(struct session *s, uint64_t now)
                 ice_agent_handle_timeout(s->ice, now);
         if (s->dtls && s->dtls_started && dtls_next_deadline(s->dtls) <= now)
                 dtls_handle_timeout(s->dtls, now);
+        for (int k = 0; k < s->n_turn; k++)
+                if (turn_client_next_deadline(s->turn[k]) <= now)
+                        turn_client_handle_timeout(s->turn[k], now);
         pump(s, now);
 }
 
@@ -454,6 +588,9 @@ void session_close(struct session *s, uint64_t now)
         pump(s, now);
         s->over = true;
         ice_agent_close(s->ice);
+        for (int k = 0; k < s->n_turn; k++)
+                turn_client_close(s->turn[k], now);
+        drain_turn(s, now);
         /* The close_notify is already queued as a TRANSMIT; ICE's own events still drain. */
         struct ice_output io;
         while (ice_agent_poll_output(s->ice, &io) == 1) {

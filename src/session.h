@@ -13,6 +13,7 @@
 #include "core/addr.h"
 #include "dtls/cert.h"
 #include "ice/ice.h"
+#include "ice/turn.h"
 #include "sdp/sdp.h"
 
 struct session_config {
@@ -31,8 +32,19 @@ enum session_event_kind {
         SESSION_EV_SECURE,        /* DTLS done and the fingerprint verified: cipher, srtp_profile */
         SESSION_EV_PEER_CLOSED,   /* the peer sent close_notify */
         SESSION_EV_FAILED,        /* exit_code and message: the session is over */
+        SESSION_EV_RELAY_READY,   /* TURN allocation `base` is ready: local.addr = relayed */
+        SESSION_EV_RELAY_FAILED,  /* TURN allocation `base` failed: message */
         SESSION_EV_REMOTE_MDNS,   /* a remote candidate needs an mDNS lookup: candidate */
 };
+
+/*
+ * Bases: host sockets use the shell's numbers below SESSION_TURN_BASE. TRANSMIT outputs whose
+ * base is SESSION_TURN_BASE + k go to the k-th TURN server connection (a UDP socket or a
+ * TCP/TLS stream, as the shell opened it); relay candidates live on SESSION_RELAY_BASE + k.
+ */
+#define SESSION_TURN_BASE  1000
+#define SESSION_RELAY_BASE 2000
+#define SESSION_MAX_TURN   8
 
 enum session_output_kind {
         SESSION_OUT_TRANSMIT = 1,
@@ -65,6 +77,16 @@ void session_free(struct session *s);
 
 int session_add_host(struct session *s, int base, const struct addr *addr);
 int session_add_stun_server(struct session *s, const struct addr *server);
+/*
+ * A TURN server reached through the shell's connection SESSION_TURN_BASE + index (the returned
+ * index, counting from 0). The allocation starts at session_gather().
+ */
+int session_add_turn(struct session *s, const struct turn_config *cfg);
+/* Bytes from TURN connection `index`: one datagram (UDP) or a piece of the stream (TCP/TLS). */
+int session_handle_turn_input(struct session *s, uint64_t now, int index, const uint8_t *data,
+                              size_t len);
+/* The TCP/TLS connection to TURN server `index` ended (or could not be made). */
+void session_turn_closed(struct session *s, uint64_t now, int index);
 int session_gather(struct session *s, uint64_t now);
 bool session_gathering_done(const struct session *s);
 /* Local candidates in SDP form; returns the count (may exceed max) or a negative code. */

@@ -39,6 +39,11 @@ static const char usage_session[] =
     "Connection:\n"
     "      --stun URI           gather server-reflexive candidates (stun:host[:port]);\n"
     "                           repeatable\n"
+    "      --turn URI           gather relayed candidates from a TURN server:\n"
+    "                           turn:USER:PASS@HOST[:PORT][?transport=udp|tcp] or\n"
+    "                           turns:USER:PASS@HOST[:PORT] (TLS); repeatable\n"
+    "      --turn-ca FILE       trust anchors (PEM) for turns: servers (default: the\n"
+    "                           system's)\n"
     "      --ice-policy all|relay\n"
     "                           which candidates to use (default all)\n"
     "      --duration SECONDS   hang up this long after the session is established\n"
@@ -50,7 +55,6 @@ static const char usage_session[] =
     "      --audio SRC          send audio from SRC (an ALSA PCM, test, a .wav file)\n"
     "      --video-out FILE     write received video as Y4M to FILE or - (stdout)\n"
     "      --audio-out PCM      play received audio on an ALSA PCM\n"
-    "      --turn URI           gather relayed candidates (turn:user:pass@host:port)\n"
     "\n"
     "Logging (stderr only; stdout carries descriptions and data):\n"
     "  -v, --verbose            more detail; repeat for more (RTCPEER_LOG=signal,sdp,...\n"
@@ -100,6 +104,7 @@ enum {
         OPT_TURN,
         OPT_ICE_POLICY,
         OPT_DURATION,
+        OPT_TURN_CA,
 };
 
 static const struct option session_options[] = {
@@ -116,6 +121,7 @@ static const struct option session_options[] = {
     {"turn", required_argument, NULL, OPT_TURN},
     {"ice-policy", required_argument, NULL, OPT_ICE_POLICY},
     {"duration", required_argument, NULL, OPT_DURATION},
+    {"turn-ca", required_argument, NULL, OPT_TURN_CA},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -164,8 +170,6 @@ static int refuse_unsupported(const struct cli_opts *o)
                 name = "--video-out";
         else if (o->audio_out)
                 name = "--audio-out";
-        else if (o->n_turn)
-                name = "--turn";
         if (!name)
                 return 0;
         log_error(NULL, "%s is not supported yet: this version sets up secure sessions only", name);
@@ -201,6 +205,9 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                                 return usage_error(
                                     cmd, "--duration wants seconds between 0 and 86400, not \"%s\"",
                                     optarg);
+                        break;
+                case OPT_TURN_CA:
+                        o.turn_ca = optarg;
                         break;
                 case OPT_ICE_POLICY:
                         if (strcmp(optarg, "all") == 0)

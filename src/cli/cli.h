@@ -25,6 +25,7 @@ struct cli_opts {
         int n_stun;
         const char *turn[CLI_MAX_SERVERS];
         int n_turn;
+        const char *turn_ca; /* PEM trust anchors for turns: servers */
 };
 
 #define CLI_DEFAULT_TIMEOUT_S 300.0

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/sigio.h"
@@ -20,6 +22,7 @@
 #include "core/rand.h"
 #include "dtls/cert.h"
 #include "net/hostaddr.h"
+#include "net/stream.h"
 #include "net/udp.h"
 #include "sdp/negotiate.h"
 #include "sdp/sdp.h"
@@ -48,6 +51,18 @@ struct peer {
                 struct peer *peer;
                 int base;
         } hctx[NET_MAX_HOST_ADDRS];
+        /* Connections to TURN servers: index k is SESSION_TURN_BASE + k in the session. */
+        struct turn_conn {
+                struct peer *peer;
+                int index;
+                int udp_fd;                /* UDP: a socket connected to the server */
+                struct net_stream *stream; /* TCP, TLS */
+                char uri[300];
+                bool failed;
+        } turn[CLI_MAX_SERVERS];
+        int n_turn;
+        int n_turn_failed;
+        char turn_error[512];
         char fingerprint[CERT_FINGERPRINT_MAX];
         char ufrag[9];
         char pwd[25];
@@ -95,6 +110,199 @@ static int resolve_server(const char *uri, const char *scheme, struct addr *out)
         int rc = addr_from_sockaddr(out, res->ai_addr, res->ai_addrlen);
         freeaddrinfo(res);
         return rc;
+}
+
+/*
+ * "turn:USER:PASS@HOST[:PORT][?transport=udp|tcp]" or "turns:USER:PASS@HOST[:PORT]" (TLS).
+ * The credentials go in the URI so that one option says everything about a server.
+ */
+struct turn_uri {
+        enum turn_transport transport;
+        char user[128];
+        char pass[128];
+        char host[256];
+        char port[8];
+};
+
+static int parse_turn_uri(const char *uri, struct turn_uri *u)
+{
+        memset(u, 0, sizeof(*u));
+        const char *rest;
+        if (strncmp(uri, "turn:", 5) == 0) {
+                u->transport = TURN_TRANSPORT_UDP;
+                rest = uri + 5;
+                snprintf(u->port, sizeof(u->port), "3478");
+        } else if (strncmp(uri, "turns:", 6) == 0) {
+                u->transport = TURN_TRANSPORT_TLS;
+                rest = uri + 6;
+                snprintf(u->port, sizeof(u->port), "5349");
+        } else {
+                return -EINVAL;
+        }
+        const char *at = strrchr(rest, '@');
+        if (!at)
+                return -EINVAL;
+        const char *colon = memchr(rest, ':', (size_t)(at - rest));
+        if (!colon || colon == rest || (size_t)(colon - rest) >= sizeof(u->user) ||
+            (size_t)(at - colon - 1) >= sizeof(u->pass))
+                return -EINVAL;
+        memcpy(u->user, rest, (size_t)(colon - rest));
+        memcpy(u->pass, colon + 1, (size_t)(at - colon - 1));
+        char hostport[300];
+        snprintf(hostport, sizeof(hostport), "%s", at + 1);
+        char *q = strchr(hostport, '?');
+        if (q) {
+                *q++ = 0;
+                if (strcmp(q, "transport=tcp") == 0 && u->transport == TURN_TRANSPORT_UDP)
+                        u->transport = TURN_TRANSPORT_TCP;
+                else if (strcmp(q, "transport=udp") != 0 || u->transport != TURN_TRANSPORT_UDP)
+                        if (!(strcmp(q, "transport=tcp") == 0 &&
+                              u->transport == TURN_TRANSPORT_TLS))
+                                return -EINVAL;
+        }
+        char *hp = hostport, *port = NULL;
+        if (*hp == '[') {
+                char *close = strchr(hp, ']');
+                if (!close)
+                        return -EINVAL;
+                *close = 0;
+                hp++;
+                if (close[1] == ':')
+                        port = close + 2;
+                else if (close[1])
+                        return -EINVAL;
+        } else {
+                char *c = strrchr(hp, ':');
+                if (c) {
+                        *c = 0;
+                        port = c + 1;
+                }
+        }
+        if (!*hp || strlen(hp) >= sizeof(u->host))
+                return -EINVAL;
+        snprintf(u->host, sizeof(u->host), "%s", hp);
+        if (port) {
+                char *end;
+                long pn = strtol(port, &end, 10);
+                if (!*port || *end || pn < 1 || pn > 65535)
+                        return -EINVAL;
+                snprintf(u->port, sizeof(u->port), "%ld", pn);
+        }
+        return 0;
+}
+
+static void turn_failed(struct peer *p, int k, const char *why);
+static void flush(struct peer *p);
+
+static void on_turn_udp(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+        (void)loop;
+        (void)events;
+        struct turn_conn *t = arg;
+        uint8_t buf[65536];
+        for (int i = 0; i < 64; i++) {
+                ssize_t n = recv(fd, buf, sizeof(buf), 0);
+                if (n < 0)
+                        break; /* EAGAIN, or an ICMP error: the client's timers decide */
+                session_handle_turn_input(t->peer->session, clock_now_us(), t->index, buf,
+                                          (size_t)n);
+                flush(t->peer);
+        }
+}
+
+static void on_turn_stream(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+        (void)fd;
+        (void)events;
+        struct turn_conn *t = arg;
+        uint8_t buf[16384];
+        char err[256] = "";
+        for (;;) {
+                ssize_t n = net_stream_io(t->stream, buf, sizeof(buf), err, sizeof(err));
+                if (n < 0) {
+                        loop_del_fd(loop, net_stream_fd(t->stream));
+                        turn_failed(t->peer, t->index, err);
+                        session_turn_closed(t->peer->session, clock_now_us(), t->index);
+                        flush(t->peer);
+                        return;
+                }
+                if (n == 0)
+                        break;
+                session_handle_turn_input(t->peer->session, clock_now_us(), t->index, buf,
+                                          (size_t)n);
+        }
+        loop_mod_fd(loop, net_stream_fd(t->stream), net_stream_events(t->stream));
+        flush(t->peer);
+}
+
+static int open_turn(struct peer *p, const char *uri)
+{
+        struct turn_uri u;
+        if (parse_turn_uri(uri, &u) < 0) {
+                log_error(NULL,
+                          "--turn %s: not a turn:USER:PASS@HOST[:PORT][?transport=udp|tcp] or "
+                          "turns:USER:PASS@HOST[:PORT] URI",
+                          uri);
+                return EXIT_USAGE;
+        }
+        int socktype = u.transport == TURN_TRANSPORT_UDP ? SOCK_DGRAM : SOCK_STREAM;
+        struct addrinfo hints = {.ai_socktype = socktype, .ai_flags = AI_ADDRCONFIG};
+        struct addrinfo *res;
+        struct addr server;
+        if (getaddrinfo(u.host, u.port, &hints, &res) != 0) {
+                log_error(NULL, "TURN server %s: cannot resolve the host name", u.host);
+                return EXIT_TURN;
+        }
+        int rc = addr_from_sockaddr(&server, res->ai_addr, res->ai_addrlen);
+        freeaddrinfo(res);
+        if (rc < 0)
+                return EXIT_TURN;
+        struct turn_conn *t = &p->turn[p->n_turn];
+        memset(t, 0, sizeof(*t));
+        t->peer = p;
+        t->udp_fd = -1;
+        snprintf(t->uri, sizeof(t->uri), "%s:%s", u.host, u.port);
+        if (u.transport == TURN_TRANSPORT_UDP) {
+                struct sockaddr_storage ss;
+                int sl = addr_to_sockaddr(&server, &ss);
+                t->udp_fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (t->udp_fd < 0 ||
+                    connect(t->udp_fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0) {
+                        log_error(NULL, "TURN server %s: %s", t->uri, strerror(errno));
+                        return EXIT_TURN;
+                }
+                loop_add_fd(p->loop, t->udp_fd, EPOLLIN, on_turn_udp, t);
+        } else {
+                rc = net_stream_open(&server, u.transport == TURN_TRANSPORT_TLS, u.host,
+                                     p->opts->turn_ca, &t->stream);
+                if (rc < 0) {
+                        log_error(NULL, "TURN server %s: %s", t->uri,
+                                  rc == -EINVAL ? "cannot load the TLS trust anchors"
+                                                : strerror(-rc));
+                        return EXIT_TURN;
+                }
+                loop_add_fd(p->loop, net_stream_fd(t->stream), net_stream_events(t->stream),
+                            on_turn_stream, t);
+        }
+        struct turn_config tc = {
+            .server = server,
+            .transport = u.transport,
+            .username = u.user,
+            .password = u.pass,
+            .software = "rtcpeer " RTCPEER_VERSION,
+        };
+        t->index = session_add_turn(p->session, &tc);
+        explicit_bzero(u.pass, sizeof(u.pass));
+        if (t->index < 0) {
+                log_error(NULL, "TURN server %s: %s", t->uri, strerror(-t->index));
+                return EXIT_TURN;
+        }
+        log_debug("turn", "TURN server %s over %s", t->uri,
+                  u.transport == TURN_TRANSPORT_UDP   ? "UDP"
+                  : u.transport == TURN_TRANSPORT_TCP ? "TCP"
+                                                      : "TLS");
+        p->n_turn++;
+        return 0;
 }
 
 static int prepare_local(struct peer *p)
@@ -148,6 +356,15 @@ static int prepare_local(struct peer *p)
                         return rc == -EINVAL ? EXIT_USAGE : EXIT_FAILURE_INTERNAL;
                 }
                 session_add_stun_server(p->session, &a);
+        }
+
+        p->loop = loop_new();
+        if (!p->loop)
+                return EXIT_FAILURE_INTERNAL;
+        for (int i = 0; i < p->opts->n_turn; i++) {
+                rc = open_turn(p, p->opts->turn[i]);
+                if (rc)
+                        return rc;
         }
 
         struct sdp_local *l = &p->local;
@@ -261,8 +478,6 @@ static void stop(struct peer *p, int code)
         loop_stop(p->loop, code);
 }
 
-static void flush(struct peer *p);
-
 static void on_duration(struct loop *loop, void *arg)
 {
         (void)loop;
@@ -317,6 +532,13 @@ static void handle_event(struct peer *p, const struct session_output *o)
                 log_error(NULL, "%s", o->message);
                 stop(p, o->exit_code);
                 break;
+        case SESSION_EV_RELAY_READY:
+                addr_to_string(&o->local.addr, la, sizeof(la));
+                log_info("turn", "TURN relay %s allocated on %s", la, p->turn[o->base].uri);
+                break;
+        case SESSION_EV_RELAY_FAILED:
+                turn_failed(p, o->base, o->message);
+                break;
         case SESSION_EV_REMOTE_MDNS:
                 log_info("ice", "remote candidate %s skipped: mDNS names are not resolved yet",
                          o->candidate.address);
@@ -324,11 +546,43 @@ static void handle_event(struct peer *p, const struct session_output *o)
         }
 }
 
+static void turn_failed(struct peer *p, int k, const char *why)
+{
+        if (k < 0 || k >= p->n_turn || p->turn[k].failed)
+                return;
+        p->turn[k].failed = true;
+        p->n_turn_failed++;
+        snprintf(p->turn_error, sizeof(p->turn_error), "%s", why);
+        log_warn("turn", "%s", why);
+        /* Before the session is up, losing the only relays of a relay-only call ends it. */
+        if (p->opts->relay_only && p->n_turn_failed == p->n_turn && p->applied_at &&
+            !p->established) {
+                log_error(NULL, "every TURN server failed and --ice-policy is relay: %s", why);
+                stop(p, EXIT_TURN);
+        }
+}
+
+static void send_turn(struct peer *p, int k, const struct session_output *o)
+{
+        if (k < 0 || k >= p->n_turn || p->turn[k].failed)
+                return;
+        struct turn_conn *t = &p->turn[k];
+        if (t->udp_fd >= 0) {
+                if (send(t->udp_fd, o->data, o->len, MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+                        log_debug("turn", "send to %s failed: %s", t->uri, strerror(errno));
+                return;
+        }
+        net_stream_write(t->stream, o->data, o->len);
+        loop_mod_fd(p->loop, net_stream_fd(t->stream), net_stream_events(t->stream));
+}
+
 static void flush(struct peer *p)
 {
         struct session_output o;
         while (session_poll_output(p->session, &o) == 1) {
-                if (o.kind == SESSION_OUT_TRANSMIT) {
+                if (o.kind == SESSION_OUT_TRANSMIT && o.base >= SESSION_TURN_BASE) {
+                        send_turn(p, o.base - SESSION_TURN_BASE, &o);
+                } else if (o.kind == SESSION_OUT_TRANSMIT) {
                         if (o.base < 0 || (size_t)o.base >= p->n_hosts)
                                 continue;
                         int rc = net_udp_send(p->hosts[o.base].fd, &o.dest, o.data, o.len);
@@ -403,9 +657,6 @@ static void on_gather_check(struct loop *loop, void *arg)
 /* Gathers local candidates (host now, srflx from --stun) and puts them into the description. */
 static int gather(struct peer *p)
 {
-        p->loop = loop_new();
-        if (!p->loop)
-                return EXIT_FAILURE_INTERNAL;
         for (size_t i = 0; i < p->n_hosts; i++) {
                 p->hctx[i].peer = p;
                 p->hctx[i].base = (int)i;
@@ -432,6 +683,18 @@ static int gather(struct peer *p)
         p->local.candidates = p->cands;
         p->local.n_candidates = p->n_cands;
         if (p->n_cands == 0) {
+                if (p->n_turn_failed) {
+                        log_error(NULL, "no local candidate to offer: %s", p->turn_error);
+                        return EXIT_TURN;
+                }
+                if (p->n_turn) {
+                        log_error(
+                            NULL,
+                            "no local candidate to offer: no answer from the TURN server%s within "
+                            "%d s",
+                            p->n_turn > 1 ? "s" : "", (int)(GATHER_TIMEOUT_US / CLOCK_US_PER_SEC));
+                        return EXIT_TURN;
+                }
                 log_error(NULL, "no local candidate to offer%s",
                           p->opts->relay_only ? " (--ice-policy relay needs a TURN server)" : "");
                 return EXIT_ICE_FAILED;
@@ -559,6 +822,13 @@ int cli_run_peer(const struct cli_opts *opts)
                 rc = opts->role == CLI_OFFER ? run_offer(p) : run_answer(p);
         sigio_in_close(&p->in);
         session_free(p->session);
+        for (int i = 0; i < p->n_turn; i++) {
+                if (p->turn[i].udp_fd >= 0)
+                        close(p->turn[i].udp_fd);
+                if (p->turn[i].stream)
+                        net_stream_drain(p->turn[i].stream, 500);
+                net_stream_free(p->turn[i].stream);
+        }
         loop_free(p->loop);
         net_close_host(p->hosts, p->n_hosts);
         cert_free(p->cert);

@@ -643,7 +643,7 @@ static void on_allocate_success(struct turn_client *c, uint64_t now, const struc
         c->state = ST_ALLOCATED;
         char rel[ADDR_STRLEN] = "?";
         addr_to_string(&c->relayed, rel, sizeof(rel));
-        log_info("turn", "allocated %s on %s for %u s", rel, c->server_str, c->lifetime);
+        log_debug("turn", "allocated %s on %s for %u s", rel, c->server_str, c->lifetime);
         struct out_item *it = out_push(c, TURN_OUT_ALLOCATED);
         if (!it)
                 return;

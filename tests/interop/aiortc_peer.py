@@ -1,18 +1,27 @@
 #!/usr/bin/python3
-"""aiortc peer for signaling interop tests.
+"""aiortc peer for signaling and connection interop tests.
 
-  aiortc_peer.py offer [--data-only] [--timeout S]
+  aiortc_peer.py offer [--data-only] [--connect [--hold S]] [--timeout S]
       print an offer (audio + video + one data channel, or data only) and
       an empty line, read the answer from stdin, apply it.
-  aiortc_peer.py answer [--timeout S]
+  aiortc_peer.py answer [--connect [--hold S]] [--timeout S]
       read an offer from stdin, print the answer and an empty line.
   aiortc_peer.py check
       exit 0 if aiortc can be imported (else exit 2 saying why).
 
-Exit 0 when the remote description was accepted ("ok" on stderr), 1 with
-the stack's error on stderr otherwise.  Host candidates only (no ICE
-servers); no ICE checks are started and the program exits without waiting
-for a connection.  Needs python3-aiortc; run with /usr/bin/python3.
+Without --connect: exit 0 when the remote description was accepted ("ok"
+on stderr), 1 with the stack's error on stderr otherwise.  Host candidates
+only (no ICE servers); no ICE checks are started and the program exits
+without waiting for a connection.
+
+With --connect: after signaling, aiortc runs ICE and the DTLS handshake.
+Once the connection is up (connectionState or the DTLS transport state
+"connected", within --timeout) the program prints "connected" and the
+selected candidate pair on stderr, then stays up until the peer hangs up
+(DTLS close_notify), stdin reaches EOF, or --hold seconds (default 30) have
+passed.  Exit 0 if it connected, 1 otherwise.
+
+Needs python3-aiortc; run with /usr/bin/python3.
 """
 
 import argparse
@@ -36,7 +45,8 @@ async def _no_connect(self):
     return None
 
 
-RTCPeerConnection._RTCPeerConnection__connect = _no_connect
+def signaling_only():
+    RTCPeerConnection._RTCPeerConnection__connect = _no_connect
 
 
 def new_pc():
@@ -68,6 +78,8 @@ async def do_offer(args):
         sdpio.fail("aiortc: setRemoteDescription(answer) failed: %s: %s"
                    % (type(e).__name__, e))
     sys.stderr.write("ok\n")
+    if args.connect:
+        return await stay_connected(pc, args)
     return 0
 
 
@@ -95,6 +107,107 @@ async def do_answer(args):
     except Exception as e:
         sdpio.fail("aiortc: offer rejected: %s: %s" % (type(e).__name__, e))
     sdpio.write_sdp(pc.localDescription.sdp)
+    if args.connect:
+        return await stay_connected(pc, args)
+    return 0
+
+
+def dtls_transports(pc):
+    out = []
+    for t in pc.getTransceivers():
+        if t.sender.transport is not None and t.sender.transport not in out:
+            out.append(t.sender.transport)
+    if pc.sctp is not None and pc.sctp.transport not in out:
+        out.append(pc.sctp.transport)
+    return out
+
+
+def selected_pair(dtls):
+    """The nominated pair of the ICE connection under a DTLS transport."""
+    try:
+        conn = dtls.transport._connection
+        pair = conn._nominated.get(1)
+        if pair is None:
+            return "no nominated pair"
+        lc, rc = pair.local_candidate, pair.remote_candidate
+        return "%s %s <-> %s %s" % (lc.type, fmt_addr(lc.host, lc.port),
+                                    rc.type, fmt_addr(rc.host, rc.port))
+    except Exception as e:  # private aioice attributes: best effort
+        return "pair unknown (%s)" % e
+
+
+def fmt_addr(host, port):
+    return ("[%s]:%d" % (host, port)) if ":" in host else ("%s:%d" % (host, port))
+
+
+async def stay_connected(pc, args):
+    """Wait for the connection, report it, then stay up until the peer hangs
+    up, stdin ends or --hold passes.  0 if connected, 1 otherwise."""
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    transports = dtls_transports(pc)
+    if not transports:
+        sdpio.fail("aiortc: no transport to connect")
+    dtls = transports[0]
+
+    def log(msg):
+        sys.stderr.write("aiortc: %s\n" % msg)
+        sys.stderr.flush()
+
+    deadline = t0 + args.timeout
+    while True:
+        if pc.connectionState == "connected" or dtls.state == "connected":
+            break
+        if pc.connectionState == "failed" or dtls.state in ("failed", "closed"):
+            log("connection failed: connectionState %s, iceConnectionState %s,"
+                " DTLS %s" % (pc.connectionState, pc.iceConnectionState, dtls.state))
+            return 1
+        if loop.time() > deadline:
+            log("not connected after %gs: connectionState %s, iceConnectionState"
+                " %s, DTLS %s" % (args.timeout, pc.connectionState,
+                                  pc.iceConnectionState, dtls.state))
+            return 1
+        await asyncio.sleep(0.02)
+    log("connected in %.1f ms: connectionState %s, iceConnectionState %s,"
+        " DTLS %s (role %s), pair %s"
+        % ((loop.time() - t0) * 1000, pc.connectionState, pc.iceConnectionState,
+           dtls.state, dtls._role, selected_pair(dtls)))
+
+    # Stay up: the peer's close_notify closes the DTLS transport; stdin EOF
+    # means the peer's program ended.
+    ended = loop.create_future()
+
+    def finish(reason):
+        if not ended.done():
+            ended.set_result(reason)
+
+    def on_dtls_state():
+        if dtls.state in ("closed", "failed"):
+            finish("DTLS %s (peer hung up)" % dtls.state)
+    dtls.on("statechange", on_dtls_state)
+    on_dtls_state()
+
+    fd = sys.stdin.fileno()
+
+    def on_stdin():
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            finish("stdin EOF")
+    loop.add_reader(fd, on_stdin)
+    try:
+        reason = await asyncio.wait_for(ended, args.hold)
+    except asyncio.TimeoutError:
+        reason = "hold time of %gs over" % args.hold
+    log("end after %.1f s connected: %s" % (loop.time() - t0, reason))
+    if dtls.state == "connected":
+        try:  # hang up ourselves (close_notify), bounded
+            await asyncio.wait_for(pc.close(), 2)
+        except Exception:
+            pass
     return 0
 
 
@@ -105,20 +218,27 @@ def main():
                     help="offer only a data channel")
     ap.add_argument("--timeout", type=float, default=10.0,
                     help="bound on every wait, seconds (default 10)")
+    ap.add_argument("--connect", action="store_true",
+                    help="run ICE + DTLS after signaling and stay connected")
+    ap.add_argument("--hold", type=float, default=30.0,
+                    help="with --connect: longest stay once connected (default 30)")
     args = ap.parse_args()
     if args.mode == "check":
         sys.exit(0)  # the imports above succeeded
+    if not args.connect:
+        signaling_only()
     coro = do_offer(args) if args.mode == "offer" else do_answer(args)
+    bound = 3 * args.timeout + (args.hold if args.connect else 0)
     try:
-        code = asyncio.run(asyncio.wait_for(coro, 3 * args.timeout))
+        code = asyncio.run(asyncio.wait_for(coro, bound))
     except asyncio.TimeoutError:
         sdpio.fail("aiortc: %s timed out" % args.mode)
     except Exception as e:
         sdpio.fail("aiortc: %s: %s" % (type(e).__name__, e))
     sys.stdout.flush()
     sys.stderr.flush()
-    # Skip the orderly close: nothing was connected, and exiting at once
-    # guarantees that no transport work is left running.
+    # Skip the orderly teardown: exiting at once guarantees that no
+    # transport work is left running.
     os._exit(code)
 
 

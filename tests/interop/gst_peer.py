@@ -1,22 +1,32 @@
 #!/usr/bin/python3
-"""GStreamer webrtcbin peer for signaling interop tests.
+"""GStreamer webrtcbin peer for signaling and connection interop tests.
 
-  gst_peer.py offer [--data-only] [--bundle-policy P] [--timeout S]
+  gst_peer.py offer [--data-only] [--bundle-policy P] [--connect [--hold S]]
+                    [--timeout S]
       print an offer (sendrecv audio from audiotestsrc/opus, sendrecv video
       from videotestsrc/VP8, one data channel; or the data channel only)
       and an empty line, read the answer from stdin, apply it.
-  gst_peer.py answer [--timeout S]
+  gst_peer.py answer [--connect [--hold S]] [--timeout S]
       read an offer from stdin, print the answer and an empty line.
   gst_peer.py check
       exit 0 if every element the peer uses is installed, else say which
       is missing and exit 2.
 
-Exit 0 when the remote description was accepted ("ok" on stderr), 1 with
-webrtcbin's error on stderr otherwise.  Host candidates only: no STUN/TURN
-server and UPnP off.  The remote description's a=candidate lines are
-removed before webrtcbin sees them (webrtcbin never rejects a description
-for its candidates; without remote candidates libnice sends no ICE checks),
-and the program exits without waiting for a connection.
+Host candidates only: no STUN/TURN server and UPnP off.
+
+Without --connect: exit 0 when the remote description was accepted ("ok"
+on stderr), 1 with webrtcbin's error on stderr otherwise.  The remote
+description's a=candidate lines are removed before webrtcbin sees them
+(webrtcbin never rejects a description for its candidates; without remote
+candidates libnice sends no ICE checks), and the program exits without
+waiting for a connection.
+
+With --connect: the remote candidates are kept; once webrtcbin's
+connection-state (or ICE connected/completed with the DTLS transport
+connected) is reached within --timeout, the program prints "connected" and
+the selected candidate pair on stderr, then stays up until the peer hangs
+up (DTLS transport closed), stdin reaches EOF, or --hold seconds (default
+30) have passed.  Exit 0 if it connected, 1 otherwise.
 
 Needs gstreamer1.0-plugins-{base,good,bad}, gstreamer1.0-nice, python3-gi,
 gir1.2-gstreamer-1.0 and gir1.2-gst-plugins-bad-1.0.
@@ -52,6 +62,8 @@ videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framer
   ! application/x-rtp,media=video,encoding-name=VP8,payload={pt} ! w.
 """
 WEBRTCBIN = "webrtcbin name=w bundle-policy={policy}"
+NICE_STATES = {0: "disconnected", 1: "gathering", 2: "connecting",
+               3: "connected", 4: "ready", 5: "failed"}
 
 
 class Peer:
@@ -76,12 +88,27 @@ class Peer:
         self.agent = self.ice.get_property("agent")
         # UPnP IGD discovery would multicast SSDP on every interface.
         self.agent.set_property("upnp", False)
+        # libnice's view (webrtcbin 1.22 leaves ice-connection-state at
+        # "new" for a data-only session and has no stats for it).
+        self.selected = None      # (local foundation, remote foundation)
+        self.nice_state = None
+        self.local_text = self.remote_text = ""
+        self.agent.connect("new-selected-pair", self._on_selected_pair)
+        self.agent.connect("component-state-changed", self._on_component_state)
         self.gathered = threading.Event()
         self.w.connect("notify::ice-gathering-state", self._on_gathering)
         bus = self.pipe.get_bus()
         bus.add_signal_watch()
         bus.enable_sync_message_emission()
         bus.connect("sync-message::error", self._on_error)
+
+    def _on_selected_pair(self, agent, stream, component, lfound, rfound):
+        if component == 1:
+            self.selected = (lfound, rfound)
+
+    def _on_component_state(self, agent, stream, component, state):
+        if component == 1:
+            self.nice_state = NICE_STATES.get(state, str(state))
 
     def _on_error(self, bus, msg):
         err, dbg = msg.parse_error()
@@ -123,10 +150,14 @@ class Peer:
     def local_sdp(self):
         if not self.gathered.wait(self.args.timeout):
             sdpio.fail("gst: ICE gathering not complete after %gs" % self.args.timeout)
-        return self.w.get_property("local-description").sdp.as_text()
+        self.local_text = self.w.get_property("local-description").sdp.as_text()
+        return self.local_text
 
     def set_remote(self, text, sdp_type):
-        res, msg = GstSdp.SDPMessage.new_from_text(sdpio.strip_candidates(text))
+        self.remote_text = text
+        if not self.args.connect:
+            text = sdpio.strip_candidates(text)
+        res, msg = GstSdp.SDPMessage.new_from_text(text)
         if res != GstSdp.SDPResult.OK:
             sdpio.fail("gst: cannot parse the %s: %s" % (sdp_type, res))
         t = (GstWebRTC.WebRTCSDPType.OFFER if sdp_type == "offer"
@@ -155,6 +186,8 @@ def do_offer(args):
         sdpio.fail("gst: reading answer: %s" % e)
     peer.set_remote(answer, "answer")
     sys.stderr.write("ok\n")
+    if args.connect:
+        return stay_connected(peer, args)
     return 0
 
 
@@ -194,6 +227,122 @@ def do_answer(args):
         sdpio.fail("gst: create-answer gave no answer")
     peer.call("set-local-description", answer)
     sdpio.write_sdp(peer.local_sdp())
+    if args.connect:
+        return stay_connected(peer, args)
+    return 0
+
+
+def nick(value):
+    """Short name of a GStreamer enum value ("connected")."""
+    return getattr(value, "value_nick", str(value))
+
+
+def dtls_encoders(w):
+    """The dtlsenc elements inside webrtcbin (their connection-state is the
+    DTLS state: webrtcbin 1.22's sctp-transport property is unusable from
+    Python, and a data-only session has no transceiver)."""
+    out = []
+    it = w.iterate_recurse()
+    while True:
+        res, el = it.next()
+        if res == Gst.IteratorResult.RESYNC:
+            it.resync()
+            out = []
+            continue
+        if res != Gst.IteratorResult.OK:
+            break
+        f = el.get_factory()
+        if f is not None and f.get_name() == "dtlsenc":
+            out.append(el)
+    return out
+
+
+def candidate_by_foundation(sdp, foundation):
+    """ "host [fd00::2]:5000" for the first UDP component-1 candidate of
+    `sdp` with that foundation."""
+    for line in sdp.splitlines():
+        if not line.startswith("a=candidate:"):
+            continue
+        f = line[len("a=candidate:"):].split()
+        if len(f) >= 8 and f[0] == foundation and f[1] == "1" and f[2].upper() == "UDP":
+            host, port = f[4], f[5]
+            addr = ("[%s]:%s" % (host, port)) if ":" in host else ("%s:%s" % (host, port))
+            typ = f[f.index("typ") + 1] if "typ" in f else "?"
+            return "%s %s" % (typ, addr)
+    return "foundation %s" % foundation
+
+
+def selected_pair(peer):
+    """The pair libnice selected, from its new-selected-pair signal."""
+    if peer.selected is None:
+        return "none selected yet"
+    lf, rf = peer.selected
+    return "%s <-> %s" % (candidate_by_foundation(peer.local_text, lf),
+                          candidate_by_foundation(peer.remote_text, rf))
+
+
+def stay_connected(peer, args):
+    """Wait for the connection, report it, then stay up until the peer hangs
+    up, stdin ends or --hold passes.  0 if connected, 1 otherwise."""
+    w = peer.w
+    t0 = time.monotonic()
+    deadline = t0 + args.timeout
+
+    def states():
+        # (connection-state, ice-connection-state, DTLS state, dtlsenc)
+        encs = dtls_encoders(w)
+        enc = encs[0] if encs else None
+        return (nick(w.get_property("connection-state")),
+                nick(w.get_property("ice-connection-state")),
+                nick(enc.get_property("connection-state")) if enc else "none", enc)
+
+    def describe(st):
+        return ("connection-state %s, ice-connection-state %s (libnice %s), DTLS %s"
+                % (st[0], st[1], peer.nice_state, st[2]))
+
+    while True:
+        st = states()
+        if st[0] == "connected" or (st[1] in ("connected", "completed")
+                                    and st[2] == "connected"):
+            break
+        # (dtlsenc reports "closed" before its handshake starts too)
+        if "failed" in st[:3]:
+            sys.stderr.write("gst: connection failed: %s\n" % describe(st))
+            return 1
+        if time.monotonic() > deadline:
+            sys.stderr.write("gst: not connected after %gs: %s\n" % (args.timeout, describe(st)))
+            return 1
+        time.sleep(0.01)
+    role = "?"
+    if st[3] is not None:
+        role = "client" if st[3].get_property("is-client") else "server"
+    sys.stderr.write("gst: connected in %.1f ms: %s (DTLS %s), pair %s\n" % (
+        (time.monotonic() - t0) * 1000, describe(st), role, selected_pair(peer)))
+    sys.stderr.flush()
+
+    eof = threading.Event()
+
+    def read_stdin():
+        while True:
+            try:
+                if not os.read(sys.stdin.fileno(), 65536):
+                    break
+            except OSError:
+                break
+        eof.set()
+    threading.Thread(target=read_stdin, daemon=True).start()
+    end = time.monotonic() + args.hold
+    reason = "hold time of %gs over" % args.hold
+    while time.monotonic() < end:
+        st = states()
+        if st[2] in ("closed", "failed") or st[0] in ("closed", "failed"):
+            reason = "peer hung up: %s" % describe(st)
+            break
+        if eof.is_set():
+            reason = "stdin EOF (%s)" % describe(st)
+            break
+        time.sleep(0.02)
+    sys.stderr.write("gst: end after %.1f s connected: %s\n" % (time.monotonic() - t0, reason))
     return 0
 
 
@@ -226,15 +375,22 @@ def main():
                     help="webrtcbin's bundle-policy (default max-bundle)")
     ap.add_argument("--timeout", type=float, default=10.0,
                     help="bound on every wait, seconds (default 10)")
+    ap.add_argument("--connect", action="store_true",
+                    help="run ICE + DTLS after signaling and stay connected")
+    ap.add_argument("--hold", type=float, default=30.0,
+                    help="with --connect: longest stay once connected (default 30)")
     args = ap.parse_args()
     if args.mode == "check":
         sys.exit(do_check())
-    # Watchdog: whatever blocks, never outlive 3 timeouts.
-    t = threading.Timer(3 * args.timeout,
+    # Watchdog: whatever blocks, never outlive 3 timeouts (plus the hold).
+    t = threading.Timer(3 * args.timeout + (args.hold if args.connect else 0),
                         lambda: sdpio.fail("gst: %s timed out" % args.mode))
     t.daemon = True
     t.start()
-    code = do_offer(args) if args.mode == "offer" else do_answer(args)
+    try:
+        code = do_offer(args) if args.mode == "offer" else do_answer(args)
+    except Exception as e:
+        sdpio.fail("gst: %s: %s: %s" % (args.mode, type(e).__name__, e))
     sys.stdout.flush()
     sys.stderr.flush()
     # Exit at once: tearing the pipeline down is not part of the test.

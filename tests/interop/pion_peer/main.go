@@ -1,19 +1,29 @@
-// Command pion_peer is a Pion WebRTC v3 peer for signaling interop tests.
+// Command pion_peer is a Pion WebRTC v3 peer for signaling and connection
+// interop tests.
 //
-//	pion_peer offer [--data-only] [--timeout S]
+//	pion_peer offer [--data-only] [--connect [--hold S]] [--timeout S]
 //	    print an offer (sendrecv opus audio, sendrecv VP8 video and one data
 //	    channel, or the data channel only) and an empty line, read the
 //	    answer from stdin, apply it.
-//	pion_peer answer [--timeout S]
+//	pion_peer answer [--connect [--hold S]] [--timeout S]
 //	    read an offer from stdin, print the answer and an empty line.
 //
-// A description is plain SDP followed by one empty line (or EOF). Exit 0
-// when the remote description was accepted ("ok" on stderr), 1 with Pion's
-// error on stderr otherwise. Host candidates only (no ICE servers, mDNS
-// off). The remote description's a=candidate lines are checked with Pion's
-// own candidate parser, as SetRemoteDescription does, and then removed so
-// that the ICE agent has nobody to send checks to; the program exits
-// without waiting for a connection.
+// A description is plain SDP followed by one empty line (or EOF). Host
+// candidates only (no ICE servers, mDNS off).
+//
+// Without --connect: exit 0 when the remote description was accepted ("ok"
+// on stderr), 1 with Pion's error on stderr otherwise. The remote
+// description's a=candidate lines are checked with Pion's own candidate
+// parser, as SetRemoteDescription does, and then removed so that the ICE
+// agent has nobody to send checks to; the program exits without waiting
+// for a connection.
+//
+// With --connect: the remote candidates are kept, Pion runs ICE and DTLS,
+// and once PeerConnectionStateConnected is reached (within --timeout) the
+// program prints "connected" and the selected candidate pair on stderr,
+// then stays up until the peer hangs up (a DTLS close_notify), stdin
+// reaches EOF, or --hold seconds (default 30) have passed. Exit 0 if it
+// connected, 1 otherwise.
 package main
 
 import (
@@ -24,13 +34,45 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v2"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
 )
 
-var timeout = 10 * time.Second
+var (
+	timeout = 10 * time.Second
+	connect = false
+	hold    = 30 * time.Second
+	// closeNotify is closed when the DTLS layer receives the peer's
+	// close_notify alert (seen through Pion's own trace logging).
+	closeNotify     = make(chan struct{})
+	closeNotifyOnce sync.Once
+)
+
+// watchLogger forwards to Pion's default logger and notices the peer's
+// DTLS close_notify, which Pion v3 reports through no public API.
+type watchLogger struct {
+	logging.LeveledLogger
+}
+
+func (l watchLogger) Tracef(format string, args ...interface{}) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.Contains(msg, "<- Alert") && strings.Contains(msg, "CloseNotify") {
+		closeNotifyOnce.Do(func() { close(closeNotify) })
+	}
+	l.LeveledLogger.Tracef(format, args...)
+}
+
+type watchLoggerFactory struct {
+	def *logging.DefaultLoggerFactory
+}
+
+func (f watchLoggerFactory) NewLogger(scope string) logging.LeveledLogger {
+	return watchLogger{f.def.NewLogger(scope)}
+}
 
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "pion: "+format+"\n", args...)
@@ -118,6 +160,9 @@ func newPeerConnection() *webrtc.PeerConnection {
 	s := webrtc.SettingEngine{}
 	// No mDNS: neither .local candidates nor multicast queries.
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if connect {
+		s.LoggerFactory = watchLoggerFactory{logging.NewDefaultLoggerFactory()}
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: []webrtc.ICEServer{}})
 	if err != nil {
@@ -161,6 +206,9 @@ func setRemote(pc *webrtc.PeerConnection, sdp string, t webrtc.SDPType) {
 	if err != nil {
 		fail("SetRemoteDescription(%s): %v", t, err)
 	}
+	if connect {
+		stripped = sdp // keep the candidates: ICE is wanted
+	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: t, SDP: stripped}); err != nil {
 		fail("SetRemoteDescription(%s): %v", t, err)
 	}
@@ -187,6 +235,9 @@ func doOffer(dataOnly bool) {
 	}
 	setRemote(pc, answer, webrtc.SDPTypeAnswer)
 	fmt.Fprintln(os.Stderr, "ok")
+	if connect {
+		os.Exit(stayConnected(pc, in))
+	}
 }
 
 func doAnswer() {
@@ -208,11 +259,111 @@ func doAnswer() {
 		fail("CreateAnswer: %v", err)
 	}
 	writeSDP(setLocal(pc, answer))
+	if connect {
+		os.Exit(stayConnected(pc, in))
+	}
+}
+
+func candString(c *webrtc.ICECandidate) string {
+	if c == nil {
+		return "?"
+	}
+	addr := fmt.Sprintf("%s:%d", c.Address, c.Port)
+	if strings.Contains(c.Address, ":") {
+		addr = fmt.Sprintf("[%s]:%d", c.Address, c.Port)
+	}
+	return c.Typ.String() + " " + addr
+}
+
+func selectedPair(pc *webrtc.PeerConnection) string {
+	sctp := pc.SCTP()
+	if sctp == nil || sctp.Transport() == nil || sctp.Transport().ICETransport() == nil {
+		return "pair unknown"
+	}
+	p, err := sctp.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || p == nil {
+		return "no selected pair"
+	}
+	return candString(p.Local) + " <-> " + candString(p.Remote)
+}
+
+// stayConnected waits for PeerConnectionStateConnected (ICE and DTLS up),
+// reports it, then stays up until the peer hangs up, stdin ends or the hold
+// time passes. Returns the exit code: 0 if it connected, 1 otherwise.
+func stayConnected(pc *webrtc.PeerConnection, in *bufio.Reader) int {
+	t0 := time.Now()
+	deadline := t0.Add(timeout)
+	for pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		st := pc.ConnectionState()
+		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed ||
+			time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "pion: not connected after %.1f s: connection %s, ICE %s, DTLS %s\n",
+				time.Since(t0).Seconds(), st, pc.ICEConnectionState(), dtlsState(pc))
+			return 1
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Fprintf(os.Stderr, "pion: connected in %.1f ms: connection %s, ICE %s, DTLS %s, pair %s\n",
+		float64(time.Since(t0).Microseconds())/1000, pc.ConnectionState(),
+		pc.ICEConnectionState(), dtlsState(pc), selectedPair(pc))
+
+	eof := make(chan struct{})
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := in.Read(buf); err != nil {
+				close(eof)
+				return
+			}
+		}
+	}()
+	failed := make(chan webrtc.PeerConnectionState, 1)
+	go func() {
+		for {
+			st := pc.ConnectionState()
+			if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+				failed <- st
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	reason := ""
+	peerClosed := false
+	select {
+	case <-closeNotify:
+		reason = "DTLS close_notify (peer hung up)"
+		peerClosed = true
+	case <-eof:
+		reason = "stdin EOF"
+	case st := <-failed:
+		reason = "connection " + st.String()
+		peerClosed = true
+	case <-time.After(hold):
+		reason = fmt.Sprintf("hold time of %v over", hold)
+	}
+	fmt.Fprintf(os.Stderr, "pion: end after %.1f s connected: %s\n", time.Since(t0).Seconds(), reason)
+	if !peerClosed {
+		done := make(chan struct{})
+		go func() { pc.Close(); close(done) }() // hang up ourselves, bounded
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return 0
+}
+
+func dtlsState(pc *webrtc.PeerConnection) string {
+	if sctp := pc.SCTP(); sctp != nil && sctp.Transport() != nil {
+		return sctp.Transport().State().String()
+	}
+	return "?"
 }
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pion_peer offer|answer [--data-only] [--timeout S]")
+		fmt.Fprintln(os.Stderr, "usage: pion_peer offer|answer [--data-only] [--connect [--hold S]] [--timeout S]")
 	}
 	if len(os.Args) < 2 || (os.Args[1] != "offer" && os.Args[1] != "answer") {
 		flag.Usage()
@@ -222,15 +373,23 @@ func main() {
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
 	dataOnly := fs.Bool("data-only", false, "offer only a data channel")
 	secs := fs.Float64("timeout", 10, "bound on every wait, seconds")
+	conn := fs.Bool("connect", false, "run ICE + DTLS after signaling and stay connected")
+	holdSecs := fs.Float64("hold", 30, "with --connect: longest stay once connected, seconds")
 	fs.Parse(os.Args[2:])
 	timeout = time.Duration(*secs * float64(time.Second))
-	// Watchdog: whatever blocks, never outlive 3 timeouts.
-	time.AfterFunc(3*timeout, func() { fail("%s timed out", mode) })
+	connect = *conn
+	hold = time.Duration(*holdSecs * float64(time.Second))
+	// Watchdog: whatever blocks, never outlive 3 timeouts (plus the hold).
+	bound := 3 * timeout
+	if connect {
+		bound += hold
+	}
+	time.AfterFunc(bound, func() { fail("%s timed out", mode) })
 	if mode == "offer" {
 		doOffer(*dataOnly)
 	} else {
 		doAnswer()
 	}
-	// Exit at once: no connection is wanted, nothing to tear down.
+	// Exit at once: nothing to tear down.
 	os.Exit(0)
 }

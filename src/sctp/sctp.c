@@ -1,0 +1,731 @@
+#include "sctp/sctp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <usrsctp.h>
+
+#include "core/log.h"
+#include "sctp/datachannel.h"
+#include "sctp/sctp_priv.h"
+
+/*
+ * usrsctp handles the stack's own timers but does not say when the next one is due, so we tick:
+ * every 10 ms while anything happened in the last two seconds or data is unacknowledged, every
+ * second otherwise (only heartbeats, 30 s apart, can then be due).
+ */
+#define SCTP_TICK_US        10000
+#define SCTP_IDLE_TICK_US   1000000
+#define SCTP_IDLE_AFTER_US  2000000
+#define SCTP_READ_CHUNK     65536
+#define SCTP_MIN_MTU        512
+#define SCTP_RTO_INITIAL_MS 1000
+#define SCTP_RTO_MIN_MS     400
+#define SCTP_RTO_MAX_MS     10000
+/* usrsctp refuses sends beyond this many chunks per association; the default 512 is small. */
+#define SCTP_MAX_CHUNKS_ON_QUEUE 8192
+
+/*
+ * Bytes held by the association's send queues. usrsctp implements this read-only option of the
+ * BSD stack it derives from but leaves it out of usrsctp.h.
+ */
+#ifndef SCTP_GET_SNDBUF_USE
+#define SCTP_GET_SNDBUF_USE 0x00001101
+#endif
+struct sctp_sndbuf_use {
+        sctp_assoc_t assoc_id;
+        uint32_t total_sndbuf;
+        uint32_t total_recv_buf;
+};
+
+/* The process-wide side of usrsctp: one stack, one clock, every association we made. */
+static struct {
+        bool inited;
+        unsigned refs;
+        bool clock_set;
+        uint64_t clock_us; /* now_us that corresponds to the time usrsctp has been given */
+        struct sctp_assoc *list;
+} g_sctp;
+
+static void sctp_drain(struct sctp_assoc *a);
+
+__attribute__((format(printf, 1, 2))) static void sctp_debug_printf(const char *fmt, ...)
+{
+        if (!log_enabled(LOG_LEVEL_TRACE, "sctp"))
+                return;
+        char line[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                line[--n] = '\0';
+        log_trace("sctp", "usrsctp: %s", line);
+}
+
+struct sctp_item *sctp_assoc_push(struct sctp_assoc *a, enum sctp_output_kind kind, size_t extra)
+{
+        struct sctp_item *it = malloc(sizeof(*it) + extra);
+        if (!it) {
+                log_error("sctp", "out of memory queueing an output");
+                return NULL;
+        }
+        memset(it, 0, sizeof(*it));
+        it->kind = kind;
+        if (a->q_tail)
+                a->q_tail->next = it;
+        else
+                a->q_head = it;
+        a->q_tail = it;
+        return it;
+}
+
+/* The stack's packet output: runs inside usrsctp calls, so it only queues (design.md). */
+static int sctp_conn_output(void *addr, void *buffer, size_t length, uint8_t tos, uint8_t set_df)
+{
+        (void)tos;
+        (void)set_df;
+        struct sctp_assoc *a = addr;
+        if (!a || a->freeing)
+                return 0;
+        struct sctp_item *it = sctp_assoc_push(a, SCTP_OUTPUT_TRANSMIT, length);
+        if (!it)
+                return ENOBUFS; /* usrsctp treats the packet as lost and retransmits */
+        memcpy(it->data, buffer, length);
+        it->len = length;
+        a->activity = true;
+        return 0;
+}
+
+static void sctp_global_init(void)
+{
+        if (g_sctp.inited)
+                return;
+        /* Port 0: no UDP encapsulation; packets only leave through sctp_conn_output. */
+        usrsctp_init_nothreads(0, sctp_conn_output, sctp_debug_printf);
+        /* ECN marks cannot cross DTLS, and a single DTLS path needs no address reconfiguration
+         * (ASCONF), which is what SCTP-AUTH would protect; DTLS authenticates everything. */
+        usrsctp_sysctl_set_sctp_ecn_enable(0);
+        usrsctp_sysctl_set_sctp_asconf_enable(0);
+        usrsctp_sysctl_set_sctp_auth_enable(0);
+        /* PR-SCTP for partially reliable channels, RE-CONFIG for closing them. */
+        usrsctp_sysctl_set_sctp_pr_enable(1);
+        usrsctp_sysctl_set_sctp_reconfig_enable(1);
+        usrsctp_sysctl_set_sctp_max_chunks_on_queue(SCTP_MAX_CHUNKS_ON_QUEUE);
+        usrsctp_sysctl_set_sctp_debug_on(0);
+        g_sctp.inited = true;
+}
+
+/* Gives usrsctp the time elapsed since it was last told, in whole milliseconds. */
+static void sctp_clock_advance(uint64_t now_us)
+{
+        if (!g_sctp.clock_set) {
+                g_sctp.clock_us = now_us;
+                g_sctp.clock_set = true;
+                return;
+        }
+        if (now_us <= g_sctp.clock_us)
+                return;
+        uint64_t ms = (now_us - g_sctp.clock_us) / 1000;
+        if (ms == 0)
+                return;
+        g_sctp.clock_us += ms * 1000;
+        while (ms > 0) {
+                uint32_t step = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+                usrsctp_handle_timers(step);
+                ms -= step;
+        }
+        /* Timers may have produced events for any association, not only the caller's. */
+        for (struct sctp_assoc *x = g_sctp.list; x; x = x->next_global)
+                sctp_drain(x);
+}
+
+static void sctp_fail(struct sctp_assoc *a, int error, const char *reason)
+{
+        if (a->state == SCTP_ST_DEAD)
+                return;
+        a->state = SCTP_ST_DEAD;
+        a->next_tick = UINT64_MAX;
+        if (error) {
+                log_warn("sctp", "association failed: %s", reason);
+                size_t n = strlen(reason);
+                struct sctp_item *it = sctp_assoc_push(a, SCTP_OUTPUT_ASSOC_FAILED, n + 1);
+                if (it) {
+                        it->error = error;
+                        memcpy(it->data, reason, n + 1);
+                }
+        } else {
+                log_info("sctp", "association shut down");
+                sctp_assoc_push(a, SCTP_OUTPUT_ASSOC_DOWN, 0);
+        }
+        sctp_channel_on_assoc_end(a);
+}
+
+static void sctp_on_assoc_change(struct sctp_assoc *a, const uint8_t *p, size_t n)
+{
+        struct sctp_assoc_change sac;
+        if (n < sizeof(sac))
+                return;
+        memcpy(&sac, p, sizeof(sac));
+        switch (sac.sac_state) {
+        case SCTP_COMM_UP: {
+                if (a->state != SCTP_ST_CONNECTING && a->state != SCTP_ST_IDLE)
+                        return;
+                uint16_t s = sac.sac_outbound_streams < sac.sac_inbound_streams
+                                 ? sac.sac_outbound_streams
+                                 : sac.sac_inbound_streams;
+                a->streams = s < SCTP_MAX_STREAMS ? s : SCTP_MAX_STREAMS;
+                a->state = SCTP_ST_UP;
+                log_info("sctp", "association up: %u streams out, %u in", sac.sac_outbound_streams,
+                         sac.sac_inbound_streams);
+                sctp_assoc_push(a, SCTP_OUTPUT_ASSOC_UP, 0);
+                break;
+        }
+        case SCTP_COMM_LOST:
+                /* usrsctp attaches the peer's ABORT chunk when there was one. */
+                if (sac.sac_length > sizeof(sac))
+                        sctp_fail(a, -ECONNRESET, "the peer aborted the SCTP association");
+                else
+                        sctp_fail(a, -ETIMEDOUT, "the SCTP peer stopped responding");
+                break;
+        case SCTP_CANT_STR_ASSOC:
+                sctp_fail(a, -ECONNREFUSED, "the SCTP association could not be established");
+                break;
+        case SCTP_SHUTDOWN_COMP:
+                sctp_fail(a, 0, NULL);
+                break;
+        case SCTP_RESTART:
+                log_warn("sctp", "the peer restarted the association");
+                break;
+        default:
+                break;
+        }
+}
+
+static void sctp_on_notification(struct sctp_assoc *a, const uint8_t *p, size_t n)
+{
+        struct sctp_tlv hdr;
+        if (n < sizeof(hdr))
+                return;
+        memcpy(&hdr, p, sizeof(hdr));
+        if (hdr.sn_length < n)
+                n = hdr.sn_length;
+        switch (hdr.sn_type) {
+        case SCTP_ASSOC_CHANGE:
+                sctp_on_assoc_change(a, p, n);
+                break;
+        case SCTP_STREAM_RESET_EVENT: {
+                size_t head = offsetof(struct sctp_stream_reset_event, strreset_stream_list);
+                if (n < head)
+                        return;
+                size_t count = (n - head) / sizeof(uint16_t);
+                uint16_t sids[64];
+                size_t done = 0;
+                /* An empty list means every stream (RFC 6525 section 4.1). */
+                if (count == 0)
+                        sctp_channel_on_reset(a, hdr.sn_flags, NULL, 0);
+                while (done < count) {
+                        size_t k = count - done < 64 ? count - done : 64;
+                        memcpy(sids, p + head + done * sizeof(uint16_t), k * sizeof(uint16_t));
+                        sctp_channel_on_reset(a, hdr.sn_flags, sids, k);
+                        done += k;
+                }
+                break;
+        }
+        case SCTP_SENDER_DRY_EVENT:
+                sctp_channel_on_send_buffer_empty(a);
+                break;
+        case SCTP_REMOTE_ERROR:
+                log_warn("sctp", "the peer reported an SCTP error");
+                break;
+        case SCTP_SHUTDOWN_EVENT:
+                log_debug("sctp", "the peer started a shutdown");
+                break;
+        case SCTP_PARTIAL_DELIVERY_EVENT:
+                /* A partially delivered message was abandoned: forget its first part. */
+                log_debug("sctp", "partial delivery aborted");
+                a->rx_in_msg = false;
+                buf_reset(&a->rx_msg);
+                break;
+        default:
+                break;
+        }
+}
+
+static void sctp_on_data(struct sctp_assoc *a, const struct sctp_rcvinfo *info, bool have_info,
+                         const uint8_t *p, size_t n, bool eor)
+{
+        if (!a->rx_in_msg) {
+                if (!have_info) {
+                        log_warn("sctp", "received data without stream information; dropped");
+                        a->rx_discard = true;
+                } else {
+                        a->rx_discard = false;
+                        a->rx_sid = info->rcv_sid;
+                        a->rx_ppid = ntohl(info->rcv_ppid);
+                }
+                a->rx_in_msg = true;
+                buf_reset(&a->rx_msg);
+                if (eor && !a->rx_discard && n <= a->cfg.receive_limit) {
+                        /* The common case: a whole message in one read, no copy. */
+                        a->rx_in_msg = false;
+                        sctp_channel_on_message(a, a->rx_sid, a->rx_ppid, p, n);
+                        return;
+                }
+        }
+        if (!a->rx_discard) {
+                if (a->rx_msg.len + n > a->cfg.receive_limit) {
+                        log_warn("sctp",
+                                 "dropping a message over our limit of %zu bytes on stream %u",
+                                 a->cfg.receive_limit, a->rx_sid);
+                        a->rx_discard = true;
+                        buf_free(&a->rx_msg);
+                } else if (buf_append(&a->rx_msg, p, n) < 0) {
+                        log_error("sctp", "out of memory reassembling a message; dropped");
+                        a->rx_discard = true;
+                        buf_free(&a->rx_msg);
+                }
+        }
+        if (eor) {
+                a->rx_in_msg = false;
+                if (!a->rx_discard)
+                        sctp_channel_on_message(a, a->rx_sid, a->rx_ppid, a->rx_msg.data,
+                                                a->rx_msg.len);
+                buf_reset(&a->rx_msg);
+        }
+}
+
+/* Reads everything usrsctp has for us: messages and notifications, until it would block. */
+static void sctp_drain(struct sctp_assoc *a)
+{
+        if (a->draining || !a->sock || a->freeing)
+                return;
+        a->draining = true;
+        while (!a->rx_paused) {
+                struct sctp_rcvinfo info;
+                socklen_t infolen = sizeof(info);
+                unsigned infotype = 0;
+                int flags = 0;
+                struct sockaddr_conn from;
+                socklen_t fromlen = sizeof(from);
+                ssize_t n =
+                    usrsctp_recvv(a->sock, a->rdbuf, SCTP_READ_CHUNK, (struct sockaddr *)&from,
+                                  &fromlen, &info, &infolen, &infotype, &flags);
+                if (n < 0) {
+                        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN)
+                                log_debug("sctp", "recv: %s", strerror(errno));
+                        break;
+                }
+                if (n == 0)
+                        break; /* end of stream after shutdown or abort */
+                a->activity = true;
+                bool eor = (flags & MSG_EOR) != 0;
+                if (flags & MSG_NOTIFICATION) {
+                        if (buf_append(&a->rx_notif, a->rdbuf, (size_t)n) < 0) {
+                                buf_reset(&a->rx_notif);
+                                continue;
+                        }
+                        if (eor) {
+                                sctp_on_notification(a, a->rx_notif.data, a->rx_notif.len);
+                                buf_reset(&a->rx_notif);
+                        }
+                        continue;
+                }
+                bool have_info = infotype == SCTP_RECVV_RCVINFO && infolen >= sizeof(info);
+                sctp_on_data(a, &info, have_info, a->rdbuf, (size_t)n, eor);
+        }
+        a->draining = false;
+}
+
+static void sctp_schedule(struct sctp_assoc *a, uint64_t now_us)
+{
+        if (a->state == SCTP_ST_DEAD || a->state == SCTP_ST_IDLE) {
+                a->next_tick = UINT64_MAX;
+                return;
+        }
+        if (a->activity) {
+                a->last_activity = now_us;
+                a->activity = false;
+        }
+        bool busy = now_us - a->last_activity < SCTP_IDLE_AFTER_US ||
+                    (a->state == SCTP_ST_UP && sctp_assoc_total_buffered(a) > 0);
+        a->next_tick = now_us + (busy ? SCTP_TICK_US : SCTP_IDLE_TICK_US);
+}
+
+static int sctp_setopt(struct sctp_assoc *a, int level, int name, const void *v, socklen_t len,
+                       const char *what)
+{
+        if (usrsctp_setsockopt(a->sock, level, name, v, len) < 0) {
+                int e = errno;
+                log_error("sctp", "setting %s: %s", what, strerror(e));
+                return -EIO;
+        }
+        return 0;
+}
+
+static int sctp_configure_socket(struct sctp_assoc *a)
+{
+        int rc = 0;
+        if (usrsctp_set_non_blocking(a->sock, 1) < 0) {
+                log_error("sctp", "making the socket non-blocking: %s", strerror(errno));
+                return -EIO;
+        }
+        /* Closing aborts at once: the caller drops our output queue along with us. */
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        rc |= sctp_setopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg), "SO_LINGER");
+        int sndbuf = (int)a->cfg.send_buffer, rcvbuf = (int)a->cfg.receive_buffer;
+        rc |= sctp_setopt(a, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf), "SO_SNDBUF");
+        rc |= sctp_setopt(a, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf), "SO_RCVBUF");
+        int on = 1, off = 0;
+        rc |= sctp_setopt(a, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on), "SCTP_NODELAY");
+        rc |= sctp_setopt(a, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on), "SCTP_RECVRCVINFO");
+        /* Level 0: a partially delivered message is never interleaved with another. */
+        rc |= sctp_setopt(a, IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, &off, sizeof(off),
+                          "SCTP_FRAGMENT_INTERLEAVE");
+        struct sctp_assoc_value av = {.assoc_id = SCTP_FUTURE_ASSOC,
+                                      .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ};
+        rc |= sctp_setopt(a, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &av, sizeof(av),
+                          "SCTP_ENABLE_STREAM_RESET");
+        struct sctp_initmsg init = {.sinit_num_ostreams = SCTP_MAX_STREAMS,
+                                    .sinit_max_instreams = SCTP_MAX_STREAMS};
+        rc |= sctp_setopt(a, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init), "SCTP_INITMSG");
+        struct sctp_rtoinfo rto = {.srto_assoc_id = SCTP_FUTURE_ASSOC,
+                                   .srto_initial = SCTP_RTO_INITIAL_MS,
+                                   .srto_max = SCTP_RTO_MAX_MS,
+                                   .srto_min = SCTP_RTO_MIN_MS};
+        rc |= sctp_setopt(a, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto), "SCTP_RTOINFO");
+        static const uint16_t events[] = {SCTP_ASSOC_CHANGE,     SCTP_STREAM_RESET_EVENT,
+                                          SCTP_SENDER_DRY_EVENT, SCTP_REMOTE_ERROR,
+                                          SCTP_SHUTDOWN_EVENT,   SCTP_PARTIAL_DELIVERY_EVENT};
+        for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+                struct sctp_event ev = {
+                    .se_assoc_id = SCTP_FUTURE_ASSOC, .se_type = events[i], .se_on = 1};
+                rc |= sctp_setopt(a, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev), "SCTP_EVENT");
+        }
+        return rc ? -EIO : 0;
+}
+
+static struct sockaddr_conn sctp_sconn(struct sctp_assoc *a, uint16_t port)
+{
+        struct sockaddr_conn s;
+        memset(&s, 0, sizeof(s));
+        s.sconn_family = AF_CONN;
+        s.sconn_port = htons(port);
+        s.sconn_addr = a;
+        return s;
+}
+
+int sctp_assoc_new(const struct sctp_config *cfg, struct sctp_assoc **out)
+{
+        if (!cfg || !out)
+                return -EINVAL;
+        *out = NULL;
+        if ((cfg->mtu && (cfg->mtu < SCTP_MIN_MTU || cfg->mtu > 65535)) ||
+            cfg->send_buffer > INT32_MAX || cfg->receive_buffer > INT32_MAX)
+                return -EINVAL;
+        struct sctp_assoc *a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        a->cfg = *cfg;
+        struct sctp_config *c = &a->cfg;
+        if (!c->local_port)
+                c->local_port = SCTP_DEFAULT_PORT;
+        if (!c->remote_port)
+                c->remote_port = SCTP_DEFAULT_PORT;
+        if (!c->peer_max_message_size)
+                c->peer_max_message_size = SCTP_DEFAULT_MAX_MESSAGE_SIZE;
+        if (!c->receive_limit)
+                c->receive_limit = SCTP_DEFAULT_RECEIVE_LIMIT;
+        if (!c->mtu)
+                c->mtu = SCTP_DEFAULT_MTU;
+        if (!c->send_buffer)
+                c->send_buffer = SCTP_DEFAULT_BUFFER;
+        if (!c->receive_buffer)
+                c->receive_buffer = SCTP_DEFAULT_BUFFER;
+        if (!c->buffered_low)
+                c->buffered_low = SCTP_DEFAULT_BUFFERED_LOW;
+        /* A non-blocking send of more than the whole send buffer can never succeed. */
+        a->send_limit =
+            c->peer_max_message_size < c->send_buffer ? c->peer_max_message_size : c->send_buffer;
+        a->next_tick = UINT64_MAX;
+        a->rdbuf = malloc(SCTP_READ_CHUNK);
+        if (!a->rdbuf) {
+                free(a);
+                return -ENOMEM;
+        }
+
+        sctp_global_init();
+        if (g_sctp.refs == 0)
+                g_sctp.clock_set = false; /* a new run may use a new (test) clock */
+        g_sctp.refs++;
+        a->next_global = g_sctp.list;
+        g_sctp.list = a;
+        usrsctp_register_address(a);
+
+        a->sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
+        if (!a->sock) {
+                log_error("sctp", "creating the SCTP socket: %s", strerror(errno));
+                sctp_assoc_free(a);
+                return -EIO;
+        }
+        int rc = sctp_configure_socket(a);
+        if (rc < 0) {
+                sctp_assoc_free(a);
+                return rc;
+        }
+        struct sockaddr_conn local = sctp_sconn(a, c->local_port);
+        if (usrsctp_bind(a->sock, (struct sockaddr *)&local, sizeof(local)) < 0) {
+                log_error("sctp", "binding SCTP port %u: %s", c->local_port, strerror(errno));
+                sctp_assoc_free(a);
+                return -EIO;
+        }
+        *out = a;
+        return 0;
+}
+
+void sctp_assoc_free(struct sctp_assoc *a)
+{
+        if (!a)
+                return;
+        a->freeing = true;
+        if (a->sock)
+                usrsctp_close(a->sock);
+        usrsctp_deregister_address(a);
+        for (struct sctp_assoc **p = &g_sctp.list; *p; p = &(*p)->next_global) {
+                if (*p == a) {
+                        *p = a->next_global;
+                        break;
+                }
+        }
+        g_sctp.refs--;
+        sctp_channel_free_all(a);
+        free(a->q_polled);
+        while (a->q_head) {
+                struct sctp_item *it = a->q_head;
+                a->q_head = it->next;
+                free(it);
+        }
+        buf_free(&a->rx_msg);
+        buf_free(&a->rx_notif);
+        free(a->rdbuf);
+        free(a);
+}
+
+int sctp_assoc_start(struct sctp_assoc *a, uint64_t now_us)
+{
+        if (!a)
+                return -EINVAL;
+        if (a->state != SCTP_ST_IDLE)
+                return 0;
+        sctp_clock_advance(now_us);
+        struct sockaddr_conn remote = sctp_sconn(a, a->cfg.remote_port);
+        a->state = SCTP_ST_CONNECTING;
+        a->activity = true;
+        if (usrsctp_connect(a->sock, (struct sockaddr *)&remote, sizeof(remote)) < 0 &&
+            errno != EINPROGRESS) {
+                char reason[96];
+                snprintf(reason, sizeof(reason), "SCTP connect to port %u: %s", a->cfg.remote_port,
+                         strerror(errno));
+                sctp_fail(a, -EIO, reason);
+                return -EIO;
+        }
+        /* Our packets ride in DTLS records of bounded size: fix the path MTU, no discovery. */
+        struct sctp_paddrparams pp;
+        memset(&pp, 0, sizeof(pp));
+        memcpy(&pp.spp_address, &remote, sizeof(remote));
+        pp.spp_flags = SPP_PMTUD_DISABLE;
+        pp.spp_pathmtu = a->cfg.mtu;
+        sctp_setopt(a, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp),
+                    "SCTP_PEER_ADDR_PARAMS");
+        log_debug("sctp", "connecting port %u to port %u", a->cfg.local_port, a->cfg.remote_port);
+        sctp_drain(a);
+        sctp_schedule(a, now_us);
+        return 0;
+}
+
+int sctp_assoc_handle_input(struct sctp_assoc *a, uint64_t now_us, const void *data, size_t len)
+{
+        if (!a || (!data && len))
+                return -EINVAL;
+        if (a->state == SCTP_ST_IDLE)
+                sctp_assoc_start(a, now_us);
+        if (a->state == SCTP_ST_DEAD || len == 0)
+                return 0;
+        sctp_clock_advance(now_us);
+        a->activity = true;
+        /* usrsctp copies the packet; the ECN bits are unknown under DTLS. */
+        usrsctp_conninput(a, data, len, 0);
+        sctp_drain(a);
+        if (a->state == SCTP_ST_UP)
+                sctp_channel_on_tick(a);
+        sctp_schedule(a, now_us);
+        return 0;
+}
+
+int sctp_assoc_poll_output(struct sctp_assoc *a, struct sctp_output *out)
+{
+        free(a->q_polled);
+        a->q_polled = a->q_head;
+        if (!a->q_polled)
+                return 0;
+        struct sctp_item *it = a->q_polled;
+        a->q_head = it->next;
+        if (!a->q_head)
+                a->q_tail = NULL;
+        memset(out, 0, sizeof(*out));
+        out->kind = it->kind;
+        out->id = it->id;
+        switch (it->kind) {
+        case SCTP_OUTPUT_TRANSMIT:
+        case SCTP_OUTPUT_CHANNEL_MESSAGE:
+                out->data = it->data;
+                out->len = it->len;
+                out->binary = it->binary;
+                break;
+        case SCTP_OUTPUT_CHANNEL_OPEN:
+                out->label = (const char *)it->data;
+                out->label_len = it->label_len;
+                out->protocol = (const char *)it->data + it->label_len + 1;
+                out->protocol_len = it->protocol_len;
+                out->options = it->options;
+                break;
+        case SCTP_OUTPUT_ASSOC_FAILED:
+                out->error = it->error;
+                snprintf(out->reason, sizeof(out->reason), "%s", (const char *)it->data);
+                break;
+        default:
+                break;
+        }
+        return 1;
+}
+
+uint64_t sctp_assoc_next_deadline(const struct sctp_assoc *a)
+{
+        return a->next_tick;
+}
+
+void sctp_assoc_handle_timeout(struct sctp_assoc *a, uint64_t now_us)
+{
+        if (a->state == SCTP_ST_IDLE || a->state == SCTP_ST_DEAD)
+                return;
+        sctp_clock_advance(now_us);
+        sctp_drain(a);
+        if (a->state == SCTP_ST_UP)
+                sctp_channel_on_tick(a);
+        sctp_schedule(a, now_us);
+}
+
+size_t sctp_assoc_total_buffered(struct sctp_assoc *a)
+{
+        if (a->state != SCTP_ST_UP)
+                return 0;
+        struct sctp_sndbuf_use use;
+        memset(&use, 0, sizeof(use));
+        socklen_t len = sizeof(use);
+        if (usrsctp_getsockopt(a->sock, IPPROTO_SCTP, SCTP_GET_SNDBUF_USE, &use, &len) < 0)
+                return 0;
+        return use.total_sndbuf;
+}
+
+size_t sctp_assoc_buffered(struct sctp_assoc *a, int id)
+{
+        size_t total = sctp_assoc_total_buffered(a);
+        if (id < 0)
+                return total;
+        if (id >= SCTP_MAX_STREAMS || !a->ch[id])
+                return 0;
+        if (total == 0) {
+                sctp_channel_on_send_buffer_empty(a);
+                return 0;
+        }
+        uint64_t mine = a->ch[id]->sent_since_empty;
+        return mine < total ? (size_t)mine : total;
+}
+
+void sctp_assoc_set_receive_paused(struct sctp_assoc *a, bool paused)
+{
+        if (a->rx_paused == paused)
+                return;
+        a->rx_paused = paused;
+        /* Reading again reopens our window: usrsctp queues a window update as we read. */
+        if (!paused)
+                sctp_drain(a);
+}
+
+int sctp_assoc_shutdown(struct sctp_assoc *a)
+{
+        if (!a)
+                return -EINVAL;
+        if (a->state != SCTP_ST_UP)
+                return -ENOTCONN;
+        if (usrsctp_shutdown(a->sock, SHUT_WR) < 0)
+                return -errno;
+        return 0;
+}
+
+bool sctp_assoc_is_up(const struct sctp_assoc *a)
+{
+        return a && a->state == SCTP_ST_UP;
+}
+
+size_t sctp_assoc_max_message_size(const struct sctp_assoc *a)
+{
+        return a->send_limit;
+}
+
+int sctp_assoc_send_raw(struct sctp_assoc *a, uint16_t sid, uint32_t ppid, bool unordered,
+                        const struct dc_options *pr, const void *data, size_t len)
+{
+        if (a->state != SCTP_ST_UP)
+                return -ENOTCONN;
+        struct sctp_sendv_spa spa;
+        memset(&spa, 0, sizeof(spa));
+        spa.sendv_flags = SCTP_SEND_SNDINFO_VALID;
+        spa.sendv_sndinfo.snd_sid = sid;
+        spa.sendv_sndinfo.snd_flags = unordered ? SCTP_UNORDERED : 0;
+        spa.sendv_sndinfo.snd_ppid = htonl(ppid);
+        if (pr && pr->reliability != DC_RELIABLE) {
+                spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
+                spa.sendv_prinfo.pr_policy =
+                    pr->reliability == DC_MAX_RETRANSMITS ? SCTP_PR_SCTP_RTX : SCTP_PR_SCTP_TTL;
+                spa.sendv_prinfo.pr_value = pr->reliability_param;
+        }
+        ssize_t n =
+            usrsctp_sendv(a->sock, data, len, NULL, 0, &spa, sizeof(spa), SCTP_SENDV_SPA, 0);
+        if (n < 0) {
+                int e = errno;
+                if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS)
+                        return -EAGAIN;
+                log_debug("sctp", "send on stream %u: %s", sid, strerror(e));
+                return e ? -e : -EIO;
+        }
+        a->activity = true;
+        /* Without SCTP_EXPLICIT_EOR a non-blocking send is all or nothing. */
+        return (size_t)n == len ? 0 : -EIO;
+}
+
+int sctp_assoc_reset_stream(struct sctp_assoc *a, uint16_t sid)
+{
+        if (a->state != SCTP_ST_UP)
+                return -ENOTCONN;
+        size_t sz = sizeof(struct sctp_reset_streams) + sizeof(uint16_t);
+        struct sctp_reset_streams *srs = calloc(1, sz);
+        if (!srs)
+                return -ENOMEM;
+        srs->srs_assoc_id = SCTP_ALL_ASSOC;
+        srs->srs_flags = SCTP_STREAM_RESET_OUTGOING;
+        srs->srs_number_streams = 1;
+        srs->srs_stream_list[0] = sid;
+        int rc = usrsctp_setsockopt(a->sock, IPPROTO_SCTP, SCTP_RESET_STREAMS, srs, (socklen_t)sz);
+        int e = errno;
+        free(srs);
+        if (rc < 0)
+                return e == EWOULDBLOCK ? -EAGAIN : -e;
+        a->activity = true;
+        return 0;
+}

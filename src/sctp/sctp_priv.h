@@ -1,0 +1,103 @@
+/*
+ * Internals shared by sctp.c (the usrsctp glue) and datachannel.c (channels and DCEP). Not part
+ * of the API; unit tests include it to inject raw messages.
+ */
+#ifndef RTCPEER_SCTP_SCTP_PRIV_H
+#define RTCPEER_SCTP_SCTP_PRIV_H
+
+#include "core/buf.h"
+#include "sctp/sctp.h"
+
+struct socket;
+
+struct sctp_item {
+        struct sctp_item *next;
+        enum sctp_output_kind kind;
+        uint16_t id;
+        bool binary;
+        int error;
+        struct dc_options options;
+        size_t len;          /* bytes of data used by the payload (TRANSMIT, MESSAGE) */
+        size_t label_len;    /* CHANNEL_OPEN: data = label NUL protocol NUL */
+        size_t protocol_len; /* ASSOC_FAILED: data = reason NUL */
+        uint8_t data[];
+};
+
+enum sctp_channel_state {
+        SCTP_CH_OPEN,    /* sending allowed */
+        SCTP_CH_CLOSING, /* our outgoing reset requested or done; waiting for the peer's */
+        SCTP_CH_CLOSED,  /* peer reset its side and CLOSED was reported; waiting for ours */
+};
+
+struct sctp_channel {
+        enum sctp_channel_state state;
+        struct dc_options options;
+        bool local;          /* we opened it */
+        bool acked;          /* ACK received, or the peer opened it */
+        bool ack_pending;    /* the ACK for a peer's OPEN could not be queued yet */
+        bool reset_wanted;   /* our outgoing stream must be reset */
+        bool reset_accepted; /* usrsctp took the reset request */
+        bool out_reset_done; /* our outgoing stream is reset */
+        bool in_reset_done;  /* the peer's outgoing stream is reset */
+        bool low_armed;      /* BUFFERED_LOW is due when buffered falls to low_threshold */
+        size_t low_threshold;
+        uint64_t sent_since_empty; /* bytes sent since the association's send buffer was empty */
+        struct buf partial;        /* deprecated PPID 52/54 fragments */
+        bool partial_overflow;
+};
+
+enum sctp_assoc_state {
+        SCTP_ST_IDLE,       /* created, INIT not sent */
+        SCTP_ST_CONNECTING, /* INIT sent */
+        SCTP_ST_UP,
+        SCTP_ST_DEAD, /* DOWN or FAILED reported */
+};
+
+struct sctp_assoc {
+        struct sctp_config cfg; /* defaults filled in */
+        struct socket *sock;
+        enum sctp_assoc_state state;
+        bool freeing;
+        bool rx_paused;
+        bool draining; /* guards drain against re-entry */
+        struct sctp_assoc *next_global;
+
+        struct sctp_item *q_head, *q_tail, *q_polled;
+
+        uint8_t *rdbuf; /* usrsctp_recvv target */
+        struct buf rx_msg;
+        bool rx_in_msg;
+        bool rx_discard;
+        uint16_t rx_sid;
+        uint32_t rx_ppid;
+        struct buf rx_notif;
+
+        uint16_t streams; /* usable ids: min(negotiated inbound, outbound) */
+        size_t send_limit;
+        uint64_t next_tick;
+        uint64_t last_activity;
+        bool activity; /* something happened since the last tick decision */
+
+        struct sctp_channel *ch[SCTP_MAX_STREAMS];
+};
+
+/* sctp.c */
+struct sctp_item *sctp_assoc_push(struct sctp_assoc *a, enum sctp_output_kind kind, size_t extra);
+/* One message on a stream; -EAGAIN when the send buffer is full, other -errno from usrsctp. */
+int sctp_assoc_send_raw(struct sctp_assoc *a, uint16_t sid, uint32_t ppid, bool unordered,
+                        const struct dc_options *pr, const void *data, size_t len);
+int sctp_assoc_reset_stream(struct sctp_assoc *a, uint16_t sid);
+size_t sctp_assoc_total_buffered(struct sctp_assoc *a);
+
+/* datachannel.c */
+void sctp_channel_on_message(struct sctp_assoc *a, uint16_t sid, uint32_t ppid, const uint8_t *data,
+                             size_t len);
+void sctp_channel_on_reset(struct sctp_assoc *a, uint16_t flags, const uint16_t *sids, size_t n);
+void sctp_channel_on_send_buffer_empty(struct sctp_assoc *a);
+/* Retries pending ACKs and resets, reports BUFFERED_LOW. */
+void sctp_channel_on_tick(struct sctp_assoc *a);
+/* The association ended: CLOSED for every channel not yet reported, then all released. */
+void sctp_channel_on_assoc_end(struct sctp_assoc *a);
+void sctp_channel_free_all(struct sctp_assoc *a);
+
+#endif

@@ -1,0 +1,474 @@
+#!/usr/bin/env node
+// Headless Chromium peer for rtcpeer's signaling and connection interop tests.
+//
+//   chromium_peer.js offer [--data-only] [--connect [--hold S]] [--timeout S]
+//       print an offer (an audio and a video transceiver and one data
+//       channel, or the data channel only) and an empty line, read the
+//       answer from stdin, apply it.
+//   chromium_peer.js answer [--connect [--hold S]] [--timeout S]
+//       read an offer from stdin, print the answer and an empty line.
+//   chromium_peer.js check
+//       exit 0 when /usr/bin/chromium and playwright-core are there, else say
+//       what is missing and exit 2.
+//
+// A description is plain SDP followed by one empty line (or EOF), as for the
+// other peers (sdpio.py). The RTCPeerConnection lives in a page that this
+// script serves itself from http://127.0.0.1:PORT (a secure context), in
+// /usr/bin/chromium driven by playwright-core (tests/interop/node). No ICE
+// servers: host candidates only. Chromium normally hides host addresses behind
+// mDNS ".local" names; --disable-features=WebRtcHideLocalIpsWithMdns keeps
+// the real addresses (a warning is printed if a .local candidate shows up).
+//
+// Without --connect: exit 0 when the remote description was accepted ("ok"
+// on stderr), 1 with Chromium's error otherwise; the remote a=candidate lines
+// are removed first so that no ICE check is sent.
+// With --connect: once connectionState is "connected" (ICE and DTLS up,
+// within --timeout) print "connected" with the ICE/DTLS states and the
+// selected candidate pair from getStats on stderr, then stay up until the
+// peer hangs up (DTLS transport closed), stdin reaches EOF, or --hold seconds
+// (default 30) have passed. Exit 0 if it connected, 1 otherwise.
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), CHROMIUM_PEER_VERBOSE=1
+// (page console and Chromium's own stderr on stderr).
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const VERBOSE = process.env.CHROMIUM_PEER_VERBOSE === '1';
+
+function say(msg) {
+  process.stderr.write('chromium: ' + msg + '\n');
+}
+
+// ---- command line ----------------------------------------------------------
+function usage() {
+  process.stderr.write('usage: chromium_peer.js offer|answer|check [--data-only] ' +
+    '[--connect [--hold S]] [--timeout S]\n');
+  process.exit(2);
+}
+
+const argv = process.argv.slice(2);
+const opts = { mode: argv[0], dataOnly: false, connect: false, hold: 30, timeout: 10 };
+if (!['offer', 'answer', 'check'].includes(opts.mode)) usage();
+for (let i = 1; i < argv.length; i++) {
+  const a = argv[i];
+  const num = () => {
+    const v = Number(argv[++i]);
+    if (!(v > 0)) usage();
+    return v;
+  };
+  if (a === '--data-only') opts.dataOnly = true;
+  else if (a === '--connect') opts.connect = true;
+  else if (a === '--hold') opts.hold = num();
+  else if (a === '--timeout') opts.timeout = num();
+  else usage();
+}
+
+function loadPlaywright() {
+  const dir = path.join(__dirname, 'node');
+  try {
+    return require(require.resolve('playwright-core', { paths: [dir] }));
+  } catch (e) {
+    return null;
+  }
+}
+
+if (opts.mode === 'check') {
+  const missing = [];
+  try {
+    fs.accessSync(CHROMIUM, fs.constants.X_OK);
+  } catch (e) {
+    missing.push(CHROMIUM + ' not found (package chromium)');
+  }
+  if (!loadPlaywright()) {
+    missing.push('playwright-core not installed (npm ci in tests/interop/node)');
+  }
+  if (missing.length) {
+    process.stderr.write(missing.join('; ') + '\n');
+    process.exit(2);
+  }
+  process.exit(0);
+}
+
+// ---- cleanup and exit ------------------------------------------------------
+let browser = null;
+let server = null;
+let profileDir = null;
+let exiting = false;
+
+async function finish(code, msg) {
+  if (exiting) return;
+  exiting = true;
+  if (msg) say(msg);
+  const closing = (async () => {
+    if (browser) await browser.close().catch(() => {});
+    if (server) server.close();
+  })();
+  // Bounded: Playwright kills the browser process group on exit anyway.
+  await Promise.race([closing, sleep(3000)]);
+  if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
+  process.exit(code);
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function bounded(promise, ms, what) {
+  let t;
+  const timer = new Promise((_, reject) => {
+    t = setTimeout(() => reject(new Error(what + ' timed out after ' + ms / 1000 + ' s')), ms);
+  });
+  return Promise.race([promise, timer]).finally(() => clearTimeout(t));
+}
+
+// Watchdog: whatever blocks, never outlive 3 timeouts (plus the hold).
+setTimeout(() => finish(1, opts.mode + ' timed out'),
+  (3 * opts.timeout + (opts.connect ? opts.hold : 0)) * 1000).unref();
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => finish(sig === 'SIGINT' ? 130 : 143, 'stopped by ' + sig));
+}
+
+// ---- stdin: SDP framing, then EOF watch ------------------------------------
+const stdin = {
+  buf: '',
+  eof: false,
+  waiters: [],
+  wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    w.forEach((f) => f());
+  },
+};
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  stdin.buf += chunk;
+  stdin.wake();
+});
+process.stdin.on('end', () => {
+  stdin.eof = true;
+  stdin.wake();
+});
+process.stdin.on('error', () => {
+  stdin.eof = true;
+  stdin.wake();
+});
+
+// One description: lines up to an empty line or EOF, line endings kept.
+async function readSdp(ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    let lines = [];
+    let rest = stdin.buf;
+    let done = false;
+    for (;;) {
+      const nl = rest.indexOf('\n');
+      if (nl < 0) break;
+      const line = rest.slice(0, nl + 1);
+      rest = rest.slice(nl + 1);
+      if (line.replace(/\r?\n$/, '') === '') {
+        if (lines.length) {
+          done = true;
+          break;
+        }
+        continue; // blank lines before the SDP
+      }
+      lines.push(line);
+    }
+    if (done) {
+      stdin.buf = rest;
+      return lines.join('');
+    }
+    if (stdin.eof) {
+      if (rest.trim()) lines.push(rest);
+      stdin.buf = '';
+      if (!lines.length) throw new Error('end of input before any SDP');
+      return lines.join('');
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error('no complete SDP on stdin within ' + ms / 1000 + ' s');
+    await new Promise((resolve) => {
+      const t = setTimeout(resolve, left);
+      stdin.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}
+
+function writeSdp(sdp) {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  if (!sdp.endsWith('\n')) sdp += eol;
+  process.stdout.write(sdp + eol);
+}
+
+function stripCandidates(sdp) {
+  return sdp.split(/(?<=\n)/).filter((l) => !l.startsWith('a=candidate:')).join('');
+}
+
+// ---- the page ------------------------------------------------------------
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>rtcpeer interop</title>
+<script>
+'use strict';
+let pc = null;
+let dc = null;
+
+function gathered(ms) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('ICE gathering not complete after ' + ms + ' ms')), ms);
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+}
+
+function newPc() {
+  pc = new RTCPeerConnection({ iceServers: [] });
+  pc.ondatachannel = (e) => { dc = e.channel; };
+}
+
+async function makeOffer(dataOnly, ms) {
+  newPc();
+  if (!dataOnly) {
+    pc.addTransceiver('audio');
+    pc.addTransceiver('video');
+  }
+  dc = pc.createDataChannel('data');
+  await pc.setLocalDescription();
+  await gathered(ms);
+  return pc.localDescription.sdp;
+}
+
+async function applyAnswer(sdp) {
+  await pc.setRemoteDescription({ type: 'answer', sdp });
+}
+
+async function makeAnswer(sdp, ms) {
+  newPc();
+  await pc.setRemoteDescription({ type: 'offer', sdp });
+  await pc.setLocalDescription();
+  await gathered(ms);
+  return pc.localDescription.sdp;
+}
+
+function dtlsTransport() {
+  if (pc.sctp && pc.sctp.transport) return pc.sctp.transport;
+  for (const t of pc.getTransceivers()) {
+    if (t.sender && t.sender.transport) return t.sender.transport;
+  }
+  return null;
+}
+
+function states() {
+  const d = dtlsTransport();
+  return {
+    connection: pc.connectionState,
+    ice: pc.iceConnectionState,
+    dtls: d ? d.state : 'none',
+  };
+}
+
+function addr(c) {
+  const a = c.address || c.ip || '?';
+  return (a.includes(':') ? '[' + a + ']' : a) + ':' + c.port;
+}
+
+async function details() {
+  const stats = await pc.getStats();
+  const out = { pair: 'no selected pair in getStats' };
+  stats.forEach((s) => {
+    if (s.type !== 'transport') return;
+    out.dtlsState = s.dtlsState;
+    out.dtlsRole = s.dtlsRole;
+    out.cipher = s.dtlsCipher;
+    out.srtpCipher = s.srtpCipher;
+    out.tlsVersion = s.tlsVersion;
+    const p = s.selectedCandidatePairId && stats.get(s.selectedCandidatePairId);
+    if (!p) return;
+    const l = stats.get(p.localCandidateId);
+    const r = stats.get(p.remoteCandidateId);
+    if (l && r) {
+      out.pair = l.candidateType + ' ' + addr(l) + ' <-> ' + r.candidateType + ' ' + addr(r);
+    }
+  });
+  return out;
+}
+</script>
+`;
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const srv = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(PAGE);
+    });
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+// Flags from the project's testing notes; Playwright's own defaults are left
+// out (ignoreDefaultArgs) because Chromium honours only the last
+// --disable-features switch, and ours must stay in force.
+function chromiumArgs() {
+  return [
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-extensions',
+    '--disable-default-apps',
+    '--disable-dev-shm-usage',
+    '--mute-audio',
+    '--password-store=basic',
+    '--use-mock-keychain',
+    // Real host addresses in candidates instead of random .local names.
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--user-data-dir=' + profileDir,
+    '--remote-debugging-pipe',
+    '--no-startup-window',
+  ];
+}
+
+async function openPage(pw) {
+  server = await startServer();
+  const url = 'http://127.0.0.1:' + server.address().port + '/';
+  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcpeer-chromium-'));
+  browser = await bounded(pw.chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    ignoreDefaultArgs: true,
+    args: chromiumArgs(),
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+    timeout: opts.timeout * 1000,
+    env: { ...process.env, HOME: profileDir },
+    logger: VERBOSE ? { isEnabled: () => true, log: (n, s, m) => say('[' + n + '] ' + m) } : undefined,
+  }), opts.timeout * 1000 + 1000, 'launching ' + CHROMIUM);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  if (VERBOSE) page.on('console', (m) => say('page: ' + m.text()));
+  page.on('pageerror', (e) => say('page error: ' + e.message));
+  await page.goto(url, { timeout: opts.timeout * 1000 });
+  const secure = await page.evaluate(() => window.isSecureContext);
+  if (!secure) say('warning: ' + url + ' is not a secure context');
+  return page;
+}
+
+function warnMdns(sdp) {
+  const hidden = sdp.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:') && /\.local /.test(l));
+  if (hidden.length) {
+    say('warning: ' + hidden.length + ' host candidate(s) hidden behind mDNS .local names ' +
+      '(WebRtcHideLocalIpsWithMdns still on)');
+  }
+}
+
+// ---- connected phase -------------------------------------------------------
+async function stayConnected(page) {
+  const t0 = Date.now();
+  const ms = opts.timeout * 1000;
+  let st;
+  for (;;) {
+    st = await page.evaluate(() => states());
+    if (st.connection === 'connected') break;
+    if (st.connection === 'failed' || st.connection === 'closed' || st.dtls === 'failed') {
+      say('connection failed: connectionState ' + st.connection + ', iceConnectionState ' +
+        st.ice + ', DTLS ' + st.dtls);
+      return 1;
+    }
+    if (Date.now() - t0 > ms) {
+      say('not connected after ' + opts.timeout + ' s: connectionState ' + st.connection +
+        ', iceConnectionState ' + st.ice + ', DTLS ' + st.dtls);
+      return 1;
+    }
+    await sleep(10);
+  }
+  const elapsed = Date.now() - t0;
+  const d = await bounded(page.evaluate(() => details()), ms, 'getStats');
+  say('connected in ' + elapsed + ' ms: connectionState ' + st.connection +
+    ', iceConnectionState ' + st.ice + ', DTLS ' + st.dtls + ' (role ' + d.dtlsRole +
+    ', ' + d.cipher + ', ' + d.srtpCipher + '), pair ' + d.pair);
+
+  const end = Date.now() + opts.hold * 1000;
+  let reason = 'hold time of ' + opts.hold + ' s over';
+  while (Date.now() < end) {
+    st = await page.evaluate(() => states());
+    if (st.dtls === 'closed' || st.dtls === 'failed' || st.connection === 'closed' ||
+      st.connection === 'failed') {
+      reason = 'peer hung up: connectionState ' + st.connection + ', iceConnectionState ' +
+        st.ice + ', DTLS ' + st.dtls;
+      break;
+    }
+    if (stdin.eof) {
+      reason = 'stdin EOF (connectionState ' + st.connection + ', DTLS ' + st.dtls + ')';
+      break;
+    }
+    await sleep(20);
+  }
+  say('end after ' + ((Date.now() - t0) / 1000).toFixed(1) + ' s connected: ' + reason);
+  return 0;
+}
+
+// ---- modes -------------------------------------------------------------------
+async function main() {
+  const pw = loadPlaywright();
+  if (!pw) return finish(2, 'playwright-core not installed (npm ci in tests/interop/node)');
+  const ms = opts.timeout * 1000;
+  const page = await openPage(pw);
+  const remote = (sdp) => (opts.connect ? sdp : stripCandidates(sdp));
+  if (opts.mode === 'offer') {
+    const offer = await bounded(page.evaluate(([d, t]) => makeOffer(d, t), [opts.dataOnly, ms]),
+      ms + 1000, 'createOffer');
+    warnMdns(offer);
+    writeSdp(offer);
+    let answer;
+    try {
+      answer = await readSdp(ms);
+    } catch (e) {
+      return finish(1, 'reading answer: ' + e.message);
+    }
+    try {
+      await bounded(page.evaluate((s) => applyAnswer(s), remote(answer)), ms, 'setRemoteDescription');
+    } catch (e) {
+      return finish(1, 'setRemoteDescription(answer) failed: ' + e.message);
+    }
+    say('ok');
+  } else {
+    let offer;
+    try {
+      offer = await readSdp(ms);
+    } catch (e) {
+      return finish(1, 'reading offer: ' + e.message);
+    }
+    let answer;
+    try {
+      answer = await bounded(page.evaluate(([s, t]) => makeAnswer(s, t), [remote(offer), ms]),
+        ms + 1000, 'answering');
+    } catch (e) {
+      return finish(1, 'offer rejected: ' + e.message);
+    }
+    warnMdns(answer);
+    writeSdp(answer);
+  }
+  if (!opts.connect) return finish(0);
+  return finish(await stayConnected(page));
+}
+
+main().catch((e) => finish(1, (e && e.message) || String(e)));
