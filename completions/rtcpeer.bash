@@ -4,9 +4,9 @@ _rtcpeer()
 	local cur prev words cword
 	_init_completion || return
 
-	local commands="offer answer help version"
+	local commands="offer answer probe identity help version"
 	local opts="--compact --signal-in --signal-out --timeout --data --video --audio
-		--video-out --audio-out --stun --turn --turn-ca --ice-policy --duration --verbose --quiet
+		--video-out --audio-out --stun --turn --turn-ca --ice-policy --duration --identity --verbose --quiet
 		--help"
 
 	if [[ $cword -eq 1 ]]; then
@@ -15,14 +15,23 @@ _rtcpeer()
 	fi
 	case ${words[1]} in
 	help)
-		[[ $cword -eq 2 ]] && COMPREPLY=($(compgen -W "offer answer" -- "$cur"))
+		[[ $cword -eq 2 ]] && COMPREPLY=($(compgen -W "offer answer probe identity" -- "$cur"))
+		return
+		;;
+	identity)
+		[[ $cword -eq 2 ]] && _filedir
+		return
+		;;
+	probe)
+		[[ $prev == --stun ]] && return
+		COMPREPLY=($(compgen -W "--stun --verbose --help" -- "$cur"))
 		return
 		;;
 	offer | answer) ;;
 	*) return ;;
 	esac
 	case $prev in
-	--signal-in | --signal-out | --video-out | --turn-ca)
+	--signal-in | --signal-out | --video-out | --turn-ca | --identity)
 		_filedir
 		return
 		;;

@@ -18,6 +18,11 @@ static const char usage_main[] =
     "Commands:\n"
     "  offer     write an SDP offer to stdout, read the answer from stdin\n"
     "  answer    read an SDP offer from stdin, write the answer to stdout\n"
+    "  probe --stun URI\n"
+    "            show this host's public addresses and NAT behaviour\n"
+    "  identity FILE\n"
+    "            create a DTLS identity (key and certificate) for --identity and\n"
+    "            print its fingerprint\n"
     "  help [COMMAND]\n"
     "            show help for rtcpeer or for one command\n"
     "  version   show the version\n"
@@ -35,6 +40,11 @@ static const char usage_session[] =
     "                           (default stdin; a FILE that does not exist yet is waited for)\n"
     "      --signal-out FILE    write our description to FILE, a FIFO or fd:N (default stdout)\n"
     "  -t, --timeout SECONDS    how long to wait for the peer's description (default 300)\n"
+    "\n"
+    "Security:\n"
+    "      --identity FILE      use the DTLS key and certificate in FILE (made by\n"
+    "                           'rtcpeer identity FILE') so the fingerprint stays the\n"
+    "                           same across runs; default: a new one per run\n"
     "\n"
     "Connection:\n"
     "      --stun URI           gather server-reflexive candidates (stun:host[:port]);\n"
@@ -77,12 +87,33 @@ static const char usage_answer[] =
     "token) and writes the answer, followed by one empty line, to stdout.\n"
     "\n";
 
+const char cli_usage_probe[] =
+    "Usage: rtcpeer probe --stun URI [-v]\n"
+    "\n"
+    "Asks the STUN server URI (stun:host[:port]) from every local address of its family and\n"
+    "prints the public address each one maps to, and, when the server supports RFC 5780\n"
+    "(OTHER-ADDRESS), the NAT's mapping and filtering behaviour with a verdict on whether\n"
+    "direct connections are likely or TURN will be needed. Exits 0 when the server\n"
+    "answered, 10 when it did not.\n";
+
+static const char usage_identity[] =
+    "Usage: rtcpeer identity FILE\n"
+    "\n"
+    "Creates FILE (mode 0600; an existing file is not overwritten) with a new ECDSA P-256\n"
+    "private key and a self-signed certificate valid for ten years, and prints its SDP\n"
+    "fingerprint (\"sha-256 AB:CD:...\"). 'rtcpeer offer --identity FILE' then uses it, so\n"
+    "a peer can pin the fingerprint across runs.\n";
+
 static void print_help(FILE *f, const char *cmd)
 {
         if (cmd && strcmp(cmd, "offer") == 0)
                 fprintf(f, "%s%s", usage_offer, usage_session);
         else if (cmd && strcmp(cmd, "answer") == 0)
                 fprintf(f, "%s%s", usage_answer, usage_session);
+        else if (cmd && strcmp(cmd, "identity") == 0)
+                fputs(usage_identity, f);
+        else if (cmd && strcmp(cmd, "probe") == 0)
+                fputs(cli_usage_probe, f);
         else
                 fputs(usage_main, f);
 }
@@ -105,6 +136,7 @@ enum {
         OPT_ICE_POLICY,
         OPT_DURATION,
         OPT_TURN_CA,
+        OPT_IDENTITY,
 };
 
 static const struct option session_options[] = {
@@ -122,6 +154,7 @@ static const struct option session_options[] = {
     {"ice-policy", required_argument, NULL, OPT_ICE_POLICY},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"turn-ca", required_argument, NULL, OPT_TURN_CA},
+    {"identity", required_argument, NULL, OPT_IDENTITY},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -205,6 +238,9 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                                 return usage_error(
                                     cmd, "--duration wants seconds between 0 and 86400, not \"%s\"",
                                     optarg);
+                        break;
+                case OPT_IDENTITY:
+                        o.identity = optarg;
                         break;
                 case OPT_TURN_CA:
                         o.turn_ca = optarg;
@@ -299,13 +335,28 @@ int cli_main(int argc, char **argv)
         }
         if (strcmp(cmd, "help") == 0) {
                 const char *topic = argc > 2 ? argv[2] : NULL;
-                if (topic && strcmp(topic, "offer") && strcmp(topic, "answer")) {
+                if (topic && strcmp(topic, "offer") && strcmp(topic, "answer") &&
+                    strcmp(topic, "identity") && strcmp(topic, "probe")) {
                         fprintf(stderr, "rtcpeer: no help for \"%s\": try 'rtcpeer --help'\n",
                                 topic);
                         return EXIT_USAGE;
                 }
                 print_help(stdout, topic);
                 return EXIT_OK;
+        }
+        if (strcmp(cmd, "probe") == 0)
+                return cli_probe(argc - 1, argv + 1);
+        if (strcmp(cmd, "identity") == 0) {
+                if (argc == 3 && (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0)) {
+                        fputs(usage_identity, stdout);
+                        return EXIT_OK;
+                }
+                if (argc != 3 || argv[2][0] == '-') {
+                        fprintf(stderr,
+                                "rtcpeer: identity wants one FILE (see 'rtcpeer help identity')\n");
+                        return EXIT_USAGE;
+                }
+                return cli_make_identity(argv[2]);
         }
         if (strcmp(cmd, "offer") == 0)
                 return run_session_cmd(cmd, CLI_OFFER, argc - 1, argv + 1);

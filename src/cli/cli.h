@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include "core/addr.h"
+
 #define CLI_MAX_SERVERS 8
 
 enum cli_role { CLI_OFFER, CLI_ANSWER };
@@ -25,7 +27,10 @@ struct cli_opts {
         int n_stun;
         const char *turn[CLI_MAX_SERVERS];
         int n_turn;
-        const char *turn_ca; /* PEM trust anchors for turns: servers */
+        const char *turn_ca;
+        const char *identity;
+        /* --identity FILE: a key and certificate kept across runs */ /* PEM trust anchors for
+                                                                         turns: servers */
 };
 
 #define CLI_DEFAULT_TIMEOUT_S 300.0
@@ -33,5 +38,12 @@ struct cli_opts {
 int cli_main(int argc, char **argv);
 /* Runs one peer after option parsing (cli/peer.c). Returns an exit code. */
 int cli_run_peer(const struct cli_opts *opts);
+/* "stun:host[:port]" (scheme "stun") to an address; -EINVAL or -EHOSTUNREACH. */
+int cli_resolve_server(const char *uri, const char *scheme, struct addr *out);
+/* `rtcpeer probe` (cli/probe.c). Returns an exit code. */
+int cli_probe(int argc, char **argv);
+extern const char cli_usage_probe[];
+/* `rtcpeer identity FILE` (cli/peer.c). Returns an exit code. */
+int cli_make_identity(const char *path);
 
 #endif

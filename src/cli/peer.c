@@ -21,6 +21,7 @@
 #include "core/loop.h"
 #include "core/rand.h"
 #include "dtls/cert.h"
+#include "ice/mdns.h"
 #include "net/hostaddr.h"
 #include "net/stream.h"
 #include "net/udp.h"
@@ -62,6 +63,11 @@ struct peer {
         } turn[CLI_MAX_SERVERS];
         int n_turn;
         int n_turn_failed;
+        /* Remote candidates named "<uuid>.local" (browsers hide their addresses so). */
+        struct mdns_resolver *mdns;
+        int mdns_fd;
+        struct sdp_candidate mdns_cands[PEER_MAX_CANDIDATES];
+        size_t n_mdns;
         char turn_error[512];
         char fingerprint[CERT_FINGERPRINT_MAX];
         char ufrag[9];
@@ -72,7 +78,7 @@ struct peer {
 };
 
 /* "stun:host[:port]" → an address (the shell resolves names; the core sees numbers only). */
-static int resolve_server(const char *uri, const char *scheme, struct addr *out)
+int cli_resolve_server(const char *uri, const char *scheme, struct addr *out)
 {
         size_t sl = strlen(scheme);
         if (strncmp(uri, scheme, sl) != 0 || uri[sl] != ':')
@@ -193,6 +199,8 @@ static int parse_turn_uri(const char *uri, struct turn_uri *u)
 
 static void turn_failed(struct peer *p, int k, const char *why);
 static void flush(struct peer *p);
+static void arm(struct peer *p);
+static void resolve_mdns(struct peer *p, const struct sdp_candidate *c);
 
 static void on_turn_udp(struct loop *loop, int fd, uint32_t events, void *arg)
 {
@@ -314,9 +322,20 @@ static int prepare_local(struct peer *p)
         }
         p->n_hosts = (size_t)n;
         int rc;
-        if ((rc = cert_generate(&p->cert)) < 0 ||
-            (rc = cert_fingerprint(p->cert, "sha-256", p->fingerprint, sizeof(p->fingerprint))) <
-                0) {
+        if (p->opts->identity) {
+                char msg[160];
+                rc = cert_load_pem(p->opts->identity, &p->cert, msg, sizeof(msg));
+                if (rc < 0) {
+                        log_error(NULL, "--identity %s: %s", p->opts->identity,
+                                  msg[0] ? msg : strerror(-rc));
+                        return EXIT_USAGE;
+                }
+        } else if ((rc = cert_generate(&p->cert)) < 0) {
+                log_error(NULL, "cannot create the DTLS certificate: %s", strerror(-rc));
+                return EXIT_FAILURE_INTERNAL;
+        }
+        if ((rc = cert_fingerprint(p->cert, "sha-256", p->fingerprint, sizeof(p->fingerprint))) <
+            0) {
                 log_error(NULL, "cannot create the DTLS certificate: %s", strerror(-rc));
                 return EXIT_FAILURE_INTERNAL;
         }
@@ -348,7 +367,7 @@ static int prepare_local(struct peer *p)
         }
         for (int i = 0; i < p->opts->n_stun; i++) {
                 struct addr a;
-                rc = resolve_server(p->opts->stun[i], "stun", &a);
+                rc = cli_resolve_server(p->opts->stun[i], "stun", &a);
                 if (rc < 0) {
                         log_error(NULL, "--stun %s: %s", p->opts->stun[i],
                                   rc == -EINVAL ? "not a stun:host[:port] URI"
@@ -540,8 +559,7 @@ static void handle_event(struct peer *p, const struct session_output *o)
                 turn_failed(p, o->base, o->message);
                 break;
         case SESSION_EV_REMOTE_MDNS:
-                log_info("ice", "remote candidate %s skipped: mDNS names are not resolved yet",
-                         o->candidate.address);
+                resolve_mdns(p, &o->candidate);
                 break;
         }
 }
@@ -599,12 +617,86 @@ static void flush(struct peer *p)
 
 static void on_session_timer(struct loop *loop, void *arg);
 
+/* Sends queries and applies answers of the mDNS resolver. */
+static void mdns_flush(struct peer *p)
+{
+        struct mdns_output o;
+        while (mdns_poll_output(p->mdns, &o) == 1) {
+                char name[ADDR_STRLEN];
+                switch (o.kind) {
+                case MDNS_OUT_SEND_QUERY:
+                        net_udp_send(p->mdns_fd, &o.to, o.data, o.len);
+                        break;
+                case MDNS_OUT_RESOLVED:
+                        if (o.tag < p->n_mdns) {
+                                addr_ip_to_string(&o.addr, name, sizeof(name));
+                                log_debug("ice", "%s is %s", o.name, name);
+                                session_add_resolved_candidate(p->session, &p->mdns_cands[o.tag],
+                                                               &o.addr);
+                        }
+                        break;
+                case MDNS_OUT_FAILED:
+                        log_info("ice", "remote candidate %s skipped: %s", o.name, o.reason);
+                        break;
+                }
+        }
+}
+
+static void on_mdns(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+        (void)loop;
+        (void)events;
+        struct peer *p = arg;
+        uint8_t buf[9000];
+        for (int i = 0; i < 16; i++) {
+                struct addr from;
+                ssize_t n = net_udp_recv(fd, &from, buf, sizeof(buf));
+                if (n < 0)
+                        break;
+                /* Responders answer a one-shot query from port 5353 (RFC 6762 6.7). */
+                if (from.port == 5353)
+                        mdns_handle_input(p->mdns, clock_now_us(), buf, (size_t)n);
+        }
+        mdns_flush(p);
+        flush(p);
+        arm(p);
+}
+
+/* Starts an mDNS lookup for a remote candidate's ".local" name. */
+static void resolve_mdns(struct peer *p, const struct sdp_candidate *c)
+{
+        if (p->n_mdns == PEER_MAX_CANDIDATES)
+                return;
+        if (!p->mdns) {
+                p->mdns = mdns_resolver_new(NULL);
+                p->mdns_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                if (!p->mdns || p->mdns_fd < 0) {
+                        log_info("ice", "remote candidate %s skipped: no mDNS resolver (%s)",
+                                 c->address, strerror(errno));
+                        return;
+                }
+                /* RFC 6762 11: link-local scope; TTL 255 lets responders check the source. */
+                int ttl = 255;
+                setsockopt(p->mdns_fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl));
+                loop_add_fd(p->loop, p->mdns_fd, EPOLLIN, on_mdns, p);
+        }
+        p->mdns_cands[p->n_mdns] = *c;
+        if (mdns_resolve(p->mdns, clock_now_us(), c->address, p->n_mdns) < 0) {
+                log_info("ice", "remote candidate %s skipped: not a usable mDNS name", c->address);
+                return;
+        }
+        p->n_mdns++;
+        mdns_flush(p);
+}
+
 static void arm(struct peer *p)
 {
         if (p->timer > 0)
                 loop_cancel_timer(p->loop, p->timer);
         p->timer = 0;
         uint64_t d = session_next_deadline(p->session);
+        if (p->mdns && mdns_next_deadline(p->mdns) < d)
+                d = mdns_next_deadline(p->mdns);
         if (d != CLOCK_NEVER)
                 p->timer = loop_add_timer(p->loop, d, on_session_timer, p);
 }
@@ -614,7 +706,12 @@ static void on_session_timer(struct loop *loop, void *arg)
         (void)loop;
         struct peer *p = arg;
         p->timer = 0;
-        session_handle_timeout(p->session, clock_now_us());
+        uint64_t now = clock_now_us();
+        session_handle_timeout(p->session, now);
+        if (p->mdns && mdns_next_deadline(p->mdns) <= now) {
+                mdns_handle_timeout(p->mdns, now);
+                mdns_flush(p);
+        }
         flush(p);
         arm(p);
 }
@@ -816,12 +913,16 @@ int cli_run_peer(const struct cli_opts *opts)
         }
         p->opts = opts;
         p->in.fd = -1;
+        p->mdns_fd = -1;
         p->deadline = clock_now_us() + (uint64_t)(opts->timeout_s * (double)CLOCK_US_PER_SEC);
         int rc = prepare_local(p);
         if (rc == 0)
                 rc = opts->role == CLI_OFFER ? run_offer(p) : run_answer(p);
         sigio_in_close(&p->in);
         session_free(p->session);
+        mdns_resolver_free(p->mdns);
+        if (p->mdns_fd >= 0)
+                close(p->mdns_fd);
         for (int i = 0; i < p->n_turn; i++) {
                 if (p->turn[i].udp_fd >= 0)
                         close(p->turn[i].udp_fd);
@@ -834,4 +935,29 @@ int cli_run_peer(const struct cli_opts *opts)
         cert_free(p->cert);
         free(p);
         return rc;
+}
+
+int cli_make_identity(const char *path)
+{
+        struct cert *c;
+        char fp[CERT_FINGERPRINT_MAX];
+        int rc = cert_generate_days(3650, &c);
+        if (rc < 0) {
+                log_error(NULL, "cannot create a key: %s", strerror(-rc));
+                return EXIT_FAILURE_INTERNAL;
+        }
+        rc = cert_save_pem(c, path);
+        if (rc == 0)
+                rc = cert_fingerprint(c, "sha-256", fp, sizeof(fp));
+        cert_free(c);
+        if (rc == -EEXIST) {
+                log_error(NULL, "%s exists: not overwriting an identity", path);
+                return EXIT_USAGE;
+        }
+        if (rc < 0) {
+                log_error(NULL, "cannot write %s: %s", path, strerror(-rc));
+                return EXIT_FAILURE_INTERNAL;
+        }
+        printf("sha-256 %s\n", fp);
+        return EXIT_OK;
 }

@@ -13,6 +13,20 @@ struct cert;
 #define CERT_FINGERPRINT_MAX (64 * 3)
 
 int cert_generate(struct cert **out);
+/* The same with a chosen validity, for identities kept across runs. */
+int cert_generate_days(unsigned days, struct cert **out);
+
+/*
+ * An identity file: the private key and the certificate, PEM, in one file created with mode
+ * 0600 (an existing file is not overwritten: -EEXIST).
+ */
+int cert_save_pem(const struct cert *c, const char *path);
+/*
+ * Loads an identity file. -ENOENT/-EACCES as the file system says, -EBADMSG when it does not
+ * hold one ECDSA or RSA key and a certificate of that key (msg says which), -EPERM when group or
+ * others may read it (a key anyone can read is no identity).
+ */
+int cert_load_pem(const char *path, struct cert **out, char *msg, size_t msglen);
 void cert_free(struct cert *c);
 
 /*

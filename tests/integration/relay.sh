@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rtcpeer sessions through a real coturn on loopback with --ice-policy relay: the selected pair
 # must be relay<->relay over TURN/UDP, TURN/TCP and TURN/TLS; wrong credentials, a closed port
-# and a silent server end a relay-only call with exit 14 and one clear line.
+# and a silent server end a relay-only call with exit 14 and one clear line; rtcpeer probe reads
+# this host's mapping from the same server.
 set -u
 RTCPEER=${1:?usage: $0 RTCPEER}
 
@@ -68,6 +69,17 @@ if [ "$have_tls" -eq 1 ]; then
 		ok "untrusted TLS certificate: exit 14: $(grep 'error:' "$T/err")" ||
 		{ not_ok "untrusted TLS certificate: exit $rc"; sed 's/^/    /' "$T/err"; }
 fi
+
+# rtcpeer probe against the same server (as a STUN server): a mapping per IPv4 address, and a
+# clear failure for a port nobody serves.
+timeout 30 "$RTCPEER" probe --stun "stun:127.0.0.1:$PORT" >"$T/probe.out" 2>"$T/probe.err"
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "public address .*, no NAT" "$T/probe.out" && grep -q "verdict:" "$T/probe.out" &&
+	ok "probe: $(head -1 "$T/probe.out")" || { not_ok "probe: exit $rc"; cat "$T/probe.out" "$T/probe.err"; }
+timeout 30 "$RTCPEER" probe --stun "stun:127.0.0.1:$CLOSED" >"$T/probe.out" 2>"$T/probe.err"
+rc=$?
+[ "$rc" -eq 10 ] && grep -q "did not answer" "$T/probe.err" && ok "probe without an answer: exit 10" ||
+	{ not_ok "probe without an answer: exit $rc"; cat "$T/probe.err"; }
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
