@@ -811,6 +811,29 @@ static void on_signal(struct loop *loop, int signo, void *arg)
         flush(p);
 }
 
+/*
+ * Standard input that carried the peer's description stays open for as long as the peer (or
+ * the person pasting) is there: its end, once the session is established, is a hang-up. An end
+ * before that is ignored, so that `cat offer | rtcpeer answer` still connects.
+ */
+static void on_stdin(struct loop *loop, int fd, uint32_t events, void *arg)
+{
+        (void)events;
+        struct peer *p = arg;
+        uint8_t buf[4096];
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+                return; /* without --data, what follows the description is not used */
+        loop_del_fd(loop, fd);
+        if (!p->established)
+                return;
+        log_info(NULL, "end of input: hanging up");
+        session_close(p->session, clock_now_us());
+        p->exit_code = EXIT_OK;
+        p->closing = true;
+        flush(p);
+}
+
 /* Runs the connection after signaling: ICE, then DTLS, until hang-up or failure. */
 static int run_session(struct peer *p, const struct sdp *local, const struct sdp *remote)
 {
@@ -824,6 +847,9 @@ static int run_session(struct peer *p, const struct sdp *local, const struct sdp
         }
         loop_add_signal(p->loop, SIGINT, on_signal, p);
         loop_add_signal(p->loop, SIGTERM, on_signal, p);
+        bool stdin_signaling = !p->opts->signal_in || strcmp(p->opts->signal_in, "-") == 0;
+        if (stdin_signaling && p->in.fd == STDIN_FILENO && !p->in.regular)
+                loop_add_fd(p->loop, STDIN_FILENO, EPOLLIN, on_stdin, p);
         p->exit_code = EXIT_OK;
         flush(p);
         arm(p);

@@ -163,8 +163,10 @@ static int open_in(struct sigio_in *in)
         in->is_tty = isatty(in->fd);
         if (!in->regular) {
                 int fl = fcntl(in->fd, F_GETFL);
-                if (fl >= 0)
-                        fcntl(in->fd, F_SETFL, fl | O_NONBLOCK);
+                if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(in->fd, F_SETFL, fl | O_NONBLOCK) == 0) {
+                        in->saved_flags = fl;
+                        in->flags_changed = true;
+                }
         }
         return 0;
 }
@@ -248,6 +250,9 @@ int sigio_read(struct sigio_in *in, uint64_t deadline_us, const char *what, stru
 
 void sigio_in_close(struct sigio_in *in)
 {
+        if (in->flags_changed && in->fd >= 0)
+                fcntl(in->fd, F_SETFL, in->saved_flags);
+        in->flags_changed = false;
         if (in->owned && in->fd >= 0)
                 close(in->fd);
         in->fd = -1;

@@ -20,6 +20,10 @@ struct sigio_in {
         bool regular;
         bool from_path;
         struct buf leftover; /* bytes read after the description: the start of --data input */
+        /* File status flags before we made the descriptor non-blocking: a terminal or a pipe is
+         * shared with the shell that started us, so they are put back on close. */
+        int saved_flags;
+        bool flags_changed;
 };
 
 /*

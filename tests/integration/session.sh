@@ -67,7 +67,19 @@ else
 	not_ok "killed peer: exit $orc after $((t1 - t0)) ms"; cat "$T/offer.err"
 fi
 
-# 4. A man in the middle changes the fingerprint in the answer: the offerer must refuse with 12
+# 4. The end of the answerer's standard input (which carried the offer) after the session is
+#    established is a hang-up: close_notify, both exit 0.
+rm -f "$T/o2a" "$T/a2o" && mkfifo "$T/o2a" "$T/a2o"
+"$RTCPEER" offer -t 20 --signal-out "$T/o2a" --signal-in "$T/a2o" 2>"$T/offer.err" &
+opid=$!
+{ cat "$T/o2a"; sleep 1.5; } | "$RTCPEER" answer -t 20 --signal-out "$T/a2o" 2>"$T/answer.err"
+arc=$?
+wait "$opid"; orc=$?
+[ "$orc" -eq 0 ] && [ "$arc" -eq 0 ] && grep -q "end of input: hanging up" "$T/answer.err" &&
+	grep -q "the peer hung up" "$T/offer.err" && ok "end of input after establishment hangs up" ||
+	{ not_ok "end of input: exits $orc/$arc"; cat "$T/offer.err" "$T/answer.err"; }
+
+# 5. A man in the middle changes the fingerprint in the answer: the offerer must refuse with 12
 #    and name both fingerprints; the session never becomes established on that side.
 rm -f "$T/back" && mkfifo "$T/back"
 "$RTCPEER" offer -t 20 <"$T/back" 2>"$T/offer.err" |
