@@ -18,14 +18,16 @@
  * every 10 ms while anything happened in the last two seconds or data is unacknowledged, every
  * second otherwise (only heartbeats, 30 s apart, can then be due).
  */
-#define SCTP_TICK_US        10000
-#define SCTP_IDLE_TICK_US   1000000
-#define SCTP_IDLE_AFTER_US  2000000
-#define SCTP_READ_CHUNK     65536
-#define SCTP_MIN_MTU        512
-#define SCTP_RTO_INITIAL_MS 1000
-#define SCTP_RTO_MIN_MS     400
-#define SCTP_RTO_MAX_MS     10000
+#define SCTP_TICK_US           10000
+#define SCTP_IDLE_TICK_US      1000000
+#define SCTP_IDLE_AFTER_US     2000000
+#define SCTP_READ_CHUNK        65536
+#define SCTP_MIN_MTU           512
+#define SCTP_COMMON_HEADER_LEN 12
+#define SCTP_CLOCK_REBASE_US   1000000
+#define SCTP_RTO_INITIAL_MS    1000
+#define SCTP_RTO_MIN_MS        400
+#define SCTP_RTO_MAX_MS        10000
 /* usrsctp refuses sends beyond this many chunks per association; the default 512 is small. */
 #define SCTP_MAX_CHUNKS_ON_QUEUE 8192
 
@@ -117,7 +119,6 @@ static void sctp_global_init(void)
         usrsctp_sysctl_set_sctp_pr_enable(1);
         usrsctp_sysctl_set_sctp_reconfig_enable(1);
         usrsctp_sysctl_set_sctp_max_chunks_on_queue(SCTP_MAX_CHUNKS_ON_QUEUE);
-        usrsctp_sysctl_set_sctp_debug_on(0);
         g_sctp.inited = true;
 }
 
@@ -129,8 +130,12 @@ static void sctp_clock_advance(uint64_t now_us)
                 g_sctp.clock_set = true;
                 return;
         }
-        if (now_us <= g_sctp.clock_us)
+        if (now_us <= g_sctp.clock_us) {
+                /* A clock far behind ours was restarted (a new virtual clock): follow it. */
+                if (g_sctp.clock_us - now_us > SCTP_CLOCK_REBASE_US)
+                        g_sctp.clock_us = now_us;
                 return;
+        }
         uint64_t ms = (now_us - g_sctp.clock_us) / 1000;
         if (ms == 0)
                 return;
@@ -321,8 +326,13 @@ static void sctp_drain(struct sctp_assoc *a)
                                 log_debug("sctp", "recv: %s", strerror(errno));
                         break;
                 }
-                if (n == 0)
-                        break; /* end of stream after shutdown or abort */
+                if (n == 0) {
+                        /* End of stream: the peer shut down. usrsctp stops notifications once
+                         * the socket cannot receive, so no SHUTDOWN_COMP follows on this side. */
+                        if (a->state == SCTP_ST_UP)
+                                sctp_fail(a, 0, NULL);
+                        break;
+                }
                 a->activity = true;
                 bool eor = (flags & MSG_EOR) != 0;
                 if (flags & MSG_NOTIFICATION) {
@@ -539,7 +549,8 @@ int sctp_assoc_start(struct sctp_assoc *a, uint64_t now_us)
         memset(&pp, 0, sizeof(pp));
         memcpy(&pp.spp_address, &remote, sizeof(remote));
         pp.spp_flags = SPP_PMTUD_DISABLE;
-        pp.spp_pathmtu = a->cfg.mtu;
+        /* usrsctp leaves the 12-byte common header out of an AF_CONN path's MTU. */
+        pp.spp_pathmtu = a->cfg.mtu - SCTP_COMMON_HEADER_LEN;
         sctp_setopt(a, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp),
                     "SCTP_PEER_ADDR_PARAMS");
         log_debug("sctp", "connecting port %u to port %u", a->cfg.local_port, a->cfg.remote_port);
@@ -554,8 +565,10 @@ int sctp_assoc_handle_input(struct sctp_assoc *a, uint64_t now_us, const void *d
                 return -EINVAL;
         if (a->state == SCTP_ST_IDLE)
                 sctp_assoc_start(a, now_us);
-        if (a->state == SCTP_ST_DEAD || len == 0)
+        if (len == 0)
                 return 0;
+        /* Input still goes in once we reported the end: the peer may be finishing a SHUTDOWN
+         * handshake whose last packets usrsctp must answer. */
         sctp_clock_advance(now_us);
         a->activity = true;
         /* usrsctp copies the packet; the ECN bits are unknown under DTLS. */

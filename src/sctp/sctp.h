@@ -11,6 +11,11 @@
  *     poll every association you own (the shell has one; tests have two).
  * The library is initialised on the first sctp_assoc_new and stays so for the process.
  *
+ * usrsctp also reads gettimeofday() itself, to measure round trips and to decide which chunks
+ * have waited a full RTO when a retransmission timer fires. now_us must therefore advance with
+ * real time; a test that runs a virtual clock has to present it through gettimeofday() as well
+ * (tests/unit/test_sctp.c does).
+ *
  * Both sides connect to each other (RFC 8841 section 4: no client/server at the SCTP level);
  * usrsctp resolves the simultaneous INITs. Ports come from a=sctp-port (default 5000).
  *
@@ -56,7 +61,7 @@ struct sctp_config {
          */
         size_t peer_max_message_size;
         size_t receive_limit;  /* largest message we deliver; 0: SCTP_DEFAULT_RECEIVE_LIMIT */
-        unsigned mtu;          /* largest packet handed out; 0: SCTP_DEFAULT_MTU (>= 576) */
+        unsigned mtu;          /* largest packet handed out; 0: SCTP_DEFAULT_MTU (>= 512) */
         size_t send_buffer;    /* SO_SNDBUF; 0: SCTP_DEFAULT_BUFFER */
         size_t receive_buffer; /* SO_RCVBUF (the advertised window); 0: SCTP_DEFAULT_BUFFER */
         size_t buffered_low; /* BUFFERED_LOW threshold per channel; 0: SCTP_DEFAULT_BUFFERED_LOW */

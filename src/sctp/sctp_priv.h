@@ -79,6 +79,7 @@ struct sctp_assoc {
         bool activity; /* something happened since the last tick decision */
 
         struct sctp_channel *ch[SCTP_MAX_STREAMS];
+        unsigned ch_end; /* one past the highest id in use: bounds the per-packet scans */
 };
 
 /* sctp.c */
