@@ -6,7 +6,8 @@ _rtcpeer()
 
 	local commands="offer answer probe identity help version"
 	local opts="--compact --signal-in --signal-out --timeout --data --video --audio
-		--video-out --audio-out --stun --turn --turn-ca --ice-policy --duration --identity --verbose --quiet
+		--video-out --audio-out --stun --turn --turn-ca --ice-policy --duration --identity --label --unordered --max-retransmits
+		--max-lifetime --verbose --quiet
 		--help"
 
 	if [[ $cword -eq 1 ]]; then
@@ -53,7 +54,7 @@ _rtcpeer()
 		COMPREPLY=($(compgen -W "all relay" -- "$cur"))
 		return
 		;;
-	--timeout | -t | --stun | --turn | --duration)
+	--timeout | -t | --stun | --turn | --duration | --label | --max-retransmits | --max-lifetime)
 		return
 		;;
 	esac

@@ -24,6 +24,9 @@ struct session {
         char pwd[ICE_CRED_MAX + 1];
         struct ice_agent *ice;
         struct dtls *dtls;
+        struct sctp_assoc *sctp;
+        struct sctp_config sctp_cfg;
+        bool want_sctp;
         struct turn_client *turn[SESSION_MAX_TURN];
         bool turn_stream[SESSION_MAX_TURN];
         bool turn_started;
@@ -121,6 +124,7 @@ void session_free(struct session *s)
         if (!s)
                 return;
         ice_agent_free(s->ice);
+        sctp_assoc_free(s->sctp);
         dtls_free(s->dtls);
         for (int i = 0; i < s->n_turn; i++)
                 turn_client_free(s->turn[i]);
@@ -144,6 +148,7 @@ int session_add_stun_server(struct session *s, const struct addr *server)
 }
 
 static void pump(struct session *s, uint64_t now);
+static void start_sctp(struct session *s, uint64_t now);
 
 int session_add_turn(struct session *s, const struct turn_config *cfg)
 {
@@ -353,7 +358,119 @@ static bool drain_ice(struct session *s, uint64_t now)
         return any;
 }
 
-static bool drain_dtls(struct session *s)
+static void start_sctp(struct session *s, uint64_t now)
+{
+        if (!s->want_sctp || s->sctp)
+                return;
+        s->sctp_cfg.mtu = (unsigned)dtls_max_payload(s->dtls);
+        int rc = sctp_assoc_new(&s->sctp_cfg, &s->sctp);
+        if (rc < 0) {
+                fail(s, EXIT_FAILURE_INTERNAL, "cannot start SCTP: %s", strerror(-rc));
+                return;
+        }
+        sctp_assoc_start(s->sctp, now);
+}
+
+static bool drain_sctp(struct session *s)
+{
+        if (!s->sctp)
+                return false;
+        struct sctp_output so;
+        bool any = false;
+        while (sctp_assoc_poll_output(s->sctp, &so) == 1) {
+                any = true;
+                struct session_output o = {0};
+                switch (so.kind) {
+                case SCTP_OUTPUT_TRANSMIT:
+                        if (s->dtls && dtls_send(s->dtls, so.data, so.len) < 0)
+                                log_debug("sctp", "a %zu-byte packet did not fit DTLS", so.len);
+                        break;
+                case SCTP_OUTPUT_ASSOC_UP:
+                        o.event = SESSION_EV_DC_READY;
+                        event(s, &o);
+                        break;
+                case SCTP_OUTPUT_ASSOC_DOWN:
+                        log_debug("sctp", "association shut down");
+                        break;
+                case SCTP_OUTPUT_ASSOC_FAILED:
+                        fail(s, EXIT_ICE_FAILED, "data channel transport failed: %s", so.reason);
+                        break;
+                case SCTP_OUTPUT_CHANNEL_OPEN:
+                        o.event = SESSION_EV_DC_OPEN;
+                        o.dc_id = so.id;
+                        snprintf(o.dc_label, sizeof(o.dc_label), "%s", so.label ? so.label : "");
+                        snprintf(o.dc_protocol, sizeof(o.dc_protocol), "%s",
+                                 so.protocol ? so.protocol : "");
+                        event(s, &o);
+                        break;
+                case SCTP_OUTPUT_CHANNEL_MESSAGE:
+                        o.kind = SESSION_OUT_EVENT;
+                        o.event = SESSION_EV_DC_MESSAGE;
+                        o.dc_id = so.id;
+                        o.dc_binary = so.binary;
+                        push(s, &o, so.data, so.len);
+                        break;
+                case SCTP_OUTPUT_CHANNEL_CLOSED:
+                        o.event = SESSION_EV_DC_CLOSED;
+                        o.dc_id = so.id;
+                        event(s, &o);
+                        break;
+                case SCTP_OUTPUT_BUFFERED_LOW:
+                        o.event = SESSION_EV_DC_BUFFERED_LOW;
+                        o.dc_id = so.id;
+                        event(s, &o);
+                        break;
+                }
+        }
+        return any;
+}
+
+int session_dc_open(struct session *s, uint64_t now, const char *label,
+                    const struct dc_options *opt, uint16_t *id)
+{
+        if (!s->sctp || !sctp_assoc_is_up(s->sctp))
+                return -ENOTCONN;
+        int rc = sctp_channel_open(s->sctp, label, "", opt, id);
+        pump(s, now);
+        return rc;
+}
+
+int session_dc_send(struct session *s, uint64_t now, uint16_t id, bool binary, const uint8_t *data,
+                    size_t len)
+{
+        if (!s->sctp)
+                return -ENOTCONN;
+        int rc = sctp_channel_send(s->sctp, id, binary, data, len);
+        pump(s, now);
+        return rc;
+}
+
+int session_dc_close(struct session *s, uint64_t now, uint16_t id)
+{
+        if (!s->sctp)
+                return -ENOTCONN;
+        int rc = sctp_channel_close(s->sctp, id);
+        pump(s, now);
+        return rc;
+}
+
+size_t session_dc_buffered(struct session *s)
+{
+        return s->sctp ? sctp_assoc_buffered(s->sctp, -1) : 0;
+}
+
+size_t session_dc_max_message(const struct session *s)
+{
+        return s->sctp ? sctp_assoc_max_message_size(s->sctp) : 0;
+}
+
+void session_dc_pause(struct session *s, bool paused)
+{
+        if (s->sctp)
+                sctp_assoc_set_receive_paused(s->sctp, paused);
+}
+
+static bool drain_dtls(struct session *s, uint64_t now)
 {
         if (!s->dtls)
                 return false;
@@ -368,14 +485,15 @@ static bool drain_dtls(struct session *s)
                         break;
                 case DTLS_OUTPUT_CONNECTED:
                         s->secure = true;
+                        start_sctp(s, now);
                         o.event = SESSION_EV_SECURE;
                         snprintf(o.cipher, sizeof(o.cipher), "%s", d.cipher);
                         o.srtp_profile = (int)d.keys.profile;
                         event(s, &o);
                         break;
                 case DTLS_OUTPUT_DATA:
-                        log_debug("dtls", "%zu bytes of application data (no data channel yet)",
-                                  d.len);
+                        if (s->sctp)
+                                sctp_assoc_handle_input(s->sctp, now, d.data, d.len);
                         break;
                 case DTLS_OUTPUT_CLOSED:
                         if (!s->over) {
@@ -398,9 +516,10 @@ static void pump(struct session *s, uint64_t now)
         /* DTLS output goes through ICE, and ICE events start DTLS: run until both are quiet. */
         for (int i = 0; i < 64; i++) {
                 bool a = drain_ice(s, now);
-                bool b = drain_dtls(s);
+                bool b = drain_dtls(s, now);
                 bool c = drain_turn(s, now);
-                if (!a && !b && !c)
+                bool d = drain_sctp(s);
+                if (!a && !b && !c && !d)
                         break;
         }
 }
@@ -479,6 +598,24 @@ int session_apply(struct session *s, uint64_t now, const struct sdp *local,
         }
         log_debug("dtls", "role %s, peer fingerprint %s %s",
                   role == DTLS_ROLE_CLIENT ? "client" : "server", dc.peer_fingerprint_alg, hex);
+
+        /* The data section, when both accepted one, runs SCTP once DTLS is up. */
+        for (size_t i = 0; i < local->n_media && i < remote->n_media; i++) {
+                const struct sdp_media *l = &local->media[i], *r = &remote->media[i];
+                if (l->type != SDP_MEDIA_APPLICATION || l->port == 0)
+                        continue;
+                s->want_sctp = true;
+                s->sctp_cfg.dtls_client = role == DTLS_ROLE_CLIENT;
+                s->sctp_cfg.local_port = l->sctp_port > 0 ? (uint16_t)l->sctp_port : 0;
+                s->sctp_cfg.remote_port = r->sctp_port > 0 ? (uint16_t)r->sctp_port : 0;
+                /* Older offers carry the port as the format ("DTLS/SCTP 5000"). */
+                if (r->sctp_port <= 0 && r->n_fmts > 0 && atoi(r->fmts[0]) > 0)
+                        s->sctp_cfg.remote_port = (uint16_t)atoi(r->fmts[0]);
+                if (r->has_max_message_size)
+                        s->sctp_cfg.peer_max_message_size =
+                            r->max_message_size == 0 ? SIZE_MAX : (size_t)r->max_message_size;
+                break;
+        }
 
         rc = ice_agent_set_remote_credentials(s->ice, ufrag, pwd);
         if (rc < 0) {
@@ -566,6 +703,8 @@ uint64_t session_next_deadline(const struct session *s)
                 if (t < d)
                         d = t;
         }
+        if (s->sctp && sctp_assoc_next_deadline(s->sctp) < d)
+                d = sctp_assoc_next_deadline(s->sctp);
         return d;
 }
 
@@ -578,6 +717,8 @@ void session_handle_timeout(struct session *s, uint64_t now)
         for (int k = 0; k < s->n_turn; k++)
                 if (turn_client_next_deadline(s->turn[k]) <= now)
                         turn_client_handle_timeout(s->turn[k], now);
+        if (s->sctp && sctp_assoc_next_deadline(s->sctp) <= now)
+                sctp_assoc_handle_timeout(s->sctp, now);
         pump(s, now);
 }
 

@@ -14,6 +14,8 @@
 #include "dtls/cert.h"
 #include "ice/ice.h"
 #include "ice/turn.h"
+#include "sctp/datachannel.h"
+#include "sctp/sctp.h"
 #include "sdp/sdp.h"
 
 struct session_config {
@@ -34,7 +36,12 @@ enum session_event_kind {
         SESSION_EV_FAILED,        /* exit_code and message: the session is over */
         SESSION_EV_RELAY_READY,   /* TURN allocation `base` is ready: local.addr = relayed */
         SESSION_EV_RELAY_FAILED,  /* TURN allocation `base` failed: message */
-        SESSION_EV_REMOTE_MDNS,   /* a remote candidate needs an mDNS lookup: candidate */
+        SESSION_EV_DC_READY,      /* the SCTP association is up: channels may open */
+        SESSION_EV_DC_OPEN,       /* the peer opened channel id: label, protocol */
+        SESSION_EV_DC_MESSAGE,    /* a message on channel id: binary, data/len */
+        SESSION_EV_DC_CLOSED,     /* channel id closed (both directions) */
+        SESSION_EV_DC_BUFFERED_LOW, /* channel id: the send buffer drained below the mark */
+        SESSION_EV_REMOTE_MDNS,     /* a remote candidate needs an mDNS lookup: candidate */
 };
 
 /*
@@ -64,6 +71,10 @@ struct session_output {
         const char *reason;
         struct ice_candidate_info local, remote;
         char cipher[64];
+        uint16_t dc_id;
+        bool dc_binary;
+        char dc_label[256];
+        char dc_protocol[256];
         int srtp_profile;
         int exit_code;
         char message[512];
@@ -111,5 +122,22 @@ void session_handle_timeout(struct session *s, uint64_t now);
 /* Orderly hang-up: DTLS close_notify if secure, then ICE closes. Drain outputs afterwards. */
 void session_close(struct session *s, uint64_t now);
 int session_selected_stats(const struct session *s, struct ice_pair_stats *out);
+
+/*
+ * Data channels (after SESSION_EV_DC_READY). The session always runs the SCTP association over
+ * DTLS so that channels a peer opens come up; what to do with their messages is the caller's.
+ */
+int session_dc_open(struct session *s, uint64_t now, const char *label,
+                    const struct dc_options *opt, uint16_t *id);
+/* -EAGAIN: the send buffer is full, retry after SESSION_EV_DC_BUFFERED_LOW. */
+int session_dc_send(struct session *s, uint64_t now, uint16_t id, bool binary, const uint8_t *data,
+                    size_t len);
+int session_dc_close(struct session *s, uint64_t now, uint16_t id);
+/* Bytes given to the association and not yet acknowledged by the peer. */
+size_t session_dc_buffered(struct session *s);
+/* Largest message the peer accepts (0 before the association exists). */
+size_t session_dc_max_message(const struct session *s);
+/* Stops taking messages from SCTP (its window closes) while the caller cannot write them. */
+void session_dc_pause(struct session *s, bool paused);
 
 #endif

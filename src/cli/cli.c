@@ -59,8 +59,16 @@ static const char usage_session[] =
     "      --duration SECONDS   hang up this long after the session is established\n"
     "                           (default: run until SIGINT, SIGTERM or the peer hangs up)\n"
     "\n"
-    "Session (not supported yet in this version: each is refused with exit code 7):\n"
-    "      --data               carry stdin/stdout over a data channel\n"
+    "Data channels:\n"
+    "      --data               send stdin on a data channel of ours and write the\n"
+    "                           messages of the peer's channels to stdout; exit 0\n"
+    "                           once both directions are finished\n"
+    "      --label NAME         our channel's label (default rtcpeer)\n"
+    "      --unordered          deliver our messages in any order\n"
+    "      --max-retransmits N  give up a message after N retransmissions\n"
+    "      --max-lifetime MS    give up a message after MS milliseconds\n"
+    "\n"
+    "Media (not supported yet in this version: each is refused with exit code 7):\n"
     "      --video SRC          send video from SRC (a V4L2 device, test, a .y4m file)\n"
     "      --audio SRC          send audio from SRC (an ALSA PCM, test, a .wav file)\n"
     "      --video-out FILE     write received video as Y4M to FILE or - (stdout)\n"
@@ -137,6 +145,10 @@ enum {
         OPT_DURATION,
         OPT_TURN_CA,
         OPT_IDENTITY,
+        OPT_LABEL,
+        OPT_UNORDERED,
+        OPT_MAX_RETRANSMITS,
+        OPT_MAX_LIFETIME,
 };
 
 static const struct option session_options[] = {
@@ -155,6 +167,10 @@ static const struct option session_options[] = {
     {"duration", required_argument, NULL, OPT_DURATION},
     {"turn-ca", required_argument, NULL, OPT_TURN_CA},
     {"identity", required_argument, NULL, OPT_IDENTITY},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"unordered", no_argument, NULL, OPT_UNORDERED},
+    {"max-retransmits", required_argument, NULL, OPT_MAX_RETRANSMITS},
+    {"max-lifetime", required_argument, NULL, OPT_MAX_LIFETIME},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -193,9 +209,7 @@ static int add_server(const char **list, int *n, const char *uri, const char *cm
 static int refuse_unsupported(const struct cli_opts *o)
 {
         const char *name = NULL;
-        if (o->data)
-                name = "--data";
-        else if (o->video)
+        if (o->video)
                 name = "--video";
         else if (o->audio)
                 name = "--audio";
@@ -239,6 +253,38 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                                     cmd, "--duration wants seconds between 0 and 86400, not \"%s\"",
                                     optarg);
                         break;
+                case OPT_LABEL:
+                        if (strlen(optarg) > 255)
+                                return usage_error(
+                                    cmd, "--label is longer than 255 bytes: \"%.40s...\"", optarg);
+                        o.label = optarg;
+                        break;
+                case OPT_UNORDERED:
+                        o.dc_options.unordered = true;
+                        break;
+                case OPT_MAX_RETRANSMITS:
+                case OPT_MAX_LIFETIME: {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        const char *name =
+                            c == OPT_MAX_LIFETIME ? "--max-lifetime" : "--max-retransmits";
+                        char msg[160];
+                        if (errno || end == optarg || *end || optarg[0] == '-' ||
+                            v > 0xffffffffUL) {
+                                snprintf(msg, sizeof(msg), "%s wants a whole number, not \"%.40s\"",
+                                         name, optarg);
+                                return usage_error(cmd, "%s", msg);
+                        }
+                        if (o.dc_options.reliability != DC_RELIABLE)
+                                return usage_error(cmd, "%s",
+                                                   "use --max-retransmits or "
+                                                   "--max-lifetime, not both");
+                        o.dc_options.reliability =
+                            c == OPT_MAX_LIFETIME ? DC_MAX_LIFETIME : DC_MAX_RETRANSMITS;
+                        o.dc_options.reliability_param = (uint32_t)v;
+                        break;
+                }
                 case OPT_IDENTITY:
                         o.identity = optarg;
                         break;

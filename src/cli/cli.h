@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "core/addr.h"
+#include "sctp/sctp.h"
 
 #define CLI_MAX_SERVERS 8
 
@@ -27,10 +28,10 @@ struct cli_opts {
         int n_stun;
         const char *turn[CLI_MAX_SERVERS];
         int n_turn;
-        const char *turn_ca;
-        const char *identity;
-        /* --identity FILE: a key and certificate kept across runs */ /* PEM trust anchors for
-                                                                         turns: servers */
+        const char *turn_ca;  /* PEM trust anchors for turns: servers */
+        const char *identity; /* --identity FILE: a key and certificate kept across runs */
+        const char *label;    /* --label: our data channel's label */
+        struct dc_options dc_options;
 };
 
 #define CLI_DEFAULT_TIMEOUT_S 300.0

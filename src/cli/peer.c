@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/datapipe.h"
 #include "cli/sigio.h"
 #include "core/clock.h"
 #include "core/exitcode.h"
@@ -63,6 +64,7 @@ struct peer {
         } turn[CLI_MAX_SERVERS];
         int n_turn;
         int n_turn_failed;
+        struct datapipe *pipe; /* --data */
         /* Remote candidates named "<uuid>.local" (browsers hide their addresses so). */
         struct mdns_resolver *mdns;
         int mdns_fd;
@@ -545,11 +547,39 @@ static void handle_event(struct peer *p, const struct session_output *o)
                 break;
         case SESSION_EV_PEER_CLOSED:
                 log_info(NULL, "the peer hung up");
+                if (p->pipe && !datapipe_done(p->pipe)) {
+                        /* Hanging up before both directions finished breaks the transfer. */
+                        datapipe_report(p->pipe, true);
+                        stop(p, EXIT_DATA_INCOMPLETE);
+                        break;
+                }
                 stop(p, EXIT_OK);
                 break;
         case SESSION_EV_FAILED:
                 log_error(NULL, "%s", o->message);
+                if (p->pipe)
+                        datapipe_report(p->pipe, true);
                 stop(p, o->exit_code);
+                break;
+        case SESSION_EV_DC_READY:
+        case SESSION_EV_DC_OPEN:
+        case SESSION_EV_DC_MESSAGE:
+        case SESSION_EV_DC_CLOSED:
+        case SESSION_EV_DC_BUFFERED_LOW:
+                if (p->pipe) {
+                        if (datapipe_event(p->pipe, o) == 1 && !p->closing) {
+                                datapipe_report(p->pipe, false);
+                                log_info(NULL, "both directions are finished: hanging up");
+                                session_close(p->session, now);
+                                p->exit_code = EXIT_OK;
+                                p->closing = true;
+                        }
+                } else if (o->event == SESSION_EV_DC_OPEN) {
+                        log_info("data",
+                                 "the peer opened data channel \"%s\" (its messages are "
+                                 "dropped without --data)",
+                                 o->dc_label);
+                }
                 break;
         case SESSION_EV_RELAY_READY:
                 addr_to_string(&o->local.addr, la, sizeof(la));
@@ -611,6 +641,8 @@ static void flush(struct peer *p)
                         handle_event(p, &o);
                 }
         }
+        if (p->pipe && !p->closing)
+                datapipe_poll(p->pipe);
         if (p->closing)
                 stop(p, p->exit_code);
 }
@@ -848,8 +880,17 @@ static int run_session(struct peer *p, const struct sdp *local, const struct sdp
         loop_add_signal(p->loop, SIGINT, on_signal, p);
         loop_add_signal(p->loop, SIGTERM, on_signal, p);
         bool stdin_signaling = !p->opts->signal_in || strcmp(p->opts->signal_in, "-") == 0;
-        if (stdin_signaling && p->in.fd == STDIN_FILENO && !p->in.regular)
+        if (p->opts->data) {
+                struct datapipe_config dc = {
+                    .label = p->opts->label ? p->opts->label : "rtcpeer",
+                    .options = p->opts->dc_options,
+                    .progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LEVEL_INFO,
+                };
+                if (datapipe_new(&dc, p->loop, p->session, &p->in.leftover, &p->pipe) < 0)
+                        return EXIT_FAILURE_INTERNAL;
+        } else if (stdin_signaling && p->in.fd == STDIN_FILENO && !p->in.regular) {
                 loop_add_fd(p->loop, STDIN_FILENO, EPOLLIN, on_stdin, p);
+        }
         p->exit_code = EXIT_OK;
         flush(p);
         arm(p);
@@ -945,6 +986,7 @@ int cli_run_peer(const struct cli_opts *opts)
         if (rc == 0)
                 rc = opts->role == CLI_OFFER ? run_offer(p) : run_answer(p);
         sigio_in_close(&p->in);
+        datapipe_free(p->pipe);
         session_free(p->session);
         mdns_resolver_free(p->mdns);
         if (p->mdns_fd >= 0)

@@ -29,6 +29,8 @@ const char *exit_code_name(int code)
                 return "device error";
         case EXIT_TURN:
                 return "TURN failure";
+        case EXIT_DATA_INCOMPLETE:
+                return "data transfer incomplete";
         case EXIT_INTERRUPTED:
                 return "interrupted";
         default:

@@ -19,6 +19,7 @@ enum exit_code {
         EXIT_FINGERPRINT = 12,     /* peer certificate does not match the SDP fingerprint */
         EXIT_DEVICE = 13,          /* camera, microphone or file source/sink failed */
         EXIT_TURN = 14,            /* TURN server unreachable or refused the allocation */
+        EXIT_DATA_INCOMPLETE = 15, /* --data: the peer hung up before both directions finished */
         EXIT_INTERRUPTED = 130,    /* SIGINT before a session was established */
 };
 

@@ -186,8 +186,8 @@ static void sctp_on_assoc_change(struct sctp_assoc *a, const uint8_t *p, size_t 
                                  : sac.sac_inbound_streams;
                 a->streams = s < SCTP_MAX_STREAMS ? s : SCTP_MAX_STREAMS;
                 a->state = SCTP_ST_UP;
-                log_info("sctp", "association up: %u streams out, %u in", sac.sac_outbound_streams,
-                         sac.sac_inbound_streams);
+                log_debug("sctp", "association up: %u streams out, %u in", sac.sac_outbound_streams,
+                          sac.sac_inbound_streams);
                 sctp_assoc_push(a, SCTP_OUTPUT_ASSOC_UP, 0);
                 break;
         }

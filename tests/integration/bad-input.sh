@@ -28,12 +28,15 @@ run 2 "bad ice policy" "--ice-policy wants all or relay" /dev/null -- offer --ic
 run 2 "bad stun uri" "not a stun:host\[:port\] URI" /dev/null -- offer --stun turn:127.0.0.1
 run 2 "bad turn uri" "not a turn:USER:PASS@HOST" /dev/null -- offer --turn turn:127.0.0.1
 run 2 "bad turn transport" "not a turn:USER:PASS@HOST" /dev/null -- offer --turn "turn:u:p@127.0.0.1?transport=sctp"
+run 2 "bad max-retransmits" "--max-retransmits wants a whole number" /dev/null -- offer --data --max-retransmits x
+run 2 "negative max-lifetime" "--max-lifetime wants a whole number" /dev/null -- offer --data --max-lifetime -5
+run 2 "both reliability limits" "not both" /dev/null -- offer --data --max-retransmits 1 --max-lifetime 5
 run 2 "bad stun port" "not a stun:host\[:port\] URI" /dev/null -- offer --stun stun:127.0.0.1:99999
 run 2 "negative timeout" "--timeout wants seconds" /dev/null -- answer -t -1
 run 2 "extra argument" 'unexpected argument "x"' /dev/null -- offer x
 run 2 "same signal file" "must differ" /dev/null -- offer --signal-in f --signal-out f
 run 2 "bad fd spec" "--signal-out wants fd:N" /dev/null -- answer --signal-in fd:x
-for opt in "--data" "--video test" "--audio test" "--video-out -" "--audio-out default"; do
+for opt in "--video test" "--audio test" "--video-out -" "--audio-out default"; do
 	# shellcheck disable=SC2086
 	run 7 "unsupported $opt" "${opt%% *} is not supported yet" /dev/null -- offer $opt
 done

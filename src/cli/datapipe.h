@@ -1,0 +1,39 @@
+/*
+ * --data: standard input goes out on a data channel of ours, messages on the peer's channels
+ * come out on standard output, byte-exact and in order. Each side sends on its own channel so
+ * that each direction ends on its own (like a half-closed TCP connection): the end of stdin
+ * closes our channel once everything before it is delivered, and the session hangs up when
+ * both directions are finished.
+ */
+#ifndef RTCPEER_CLI_DATAPIPE_H
+#define RTCPEER_CLI_DATAPIPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "session.h"
+
+struct loop;
+struct datapipe;
+
+struct datapipe_config {
+        const char *label;
+        struct dc_options options;
+        bool progress; /* redraw a progress line on stderr (a terminal) */
+};
+
+/* leftover: bytes read from stdin after the description (consumed). */
+int datapipe_new(const struct datapipe_config *cfg, struct loop *loop, struct session *session,
+                 struct buf *leftover, struct datapipe **out);
+void datapipe_free(struct datapipe *d);
+/* Feeds a session event; returns 1 when both directions are finished (time to hang up). */
+int datapipe_event(struct datapipe *d, const struct session_output *o);
+/* Called after every batch of session work: resumes reading when the buffer has room. */
+void datapipe_poll(struct datapipe *d);
+bool datapipe_done(const struct datapipe *d);
+/* One line for the end of a broken session: how much went each way. */
+void datapipe_report(const struct datapipe *d, bool failed);
+
+#endif
