@@ -625,6 +625,10 @@ int session_apply(struct session *s, uint64_t now, const struct sdp *local,
         bool eoc = false;
         for (size_t i = 0; i < remote->n_media; i++) {
                 const struct sdp_media *m = &remote->media[i];
+                /* Sections with other credentials belong to transports we do not use. */
+                const char *mu = sdp_media_ice_ufrag(remote, m);
+                if (mu && strcmp(mu, ufrag) != 0)
+                        continue;
                 add_remote_candidates(s, m);
                 eoc = eoc || m->end_of_candidates;
         }

@@ -660,6 +660,8 @@ static int reject_section(struct sdp_media *am, const struct sdp_media *om,
                 return rc;
         am->port = 0;
         am->rtcp_mux = om->rtp;
+        /* aiortc gathers per section and waits for this even on a rejected one. */
+        am->end_of_candidates = l->end_of_candidates;
         if (om->n_codecs > 0) {
                 const struct sdp_codec *oc = &om->codecs[0];
                 struct sdp_codec *c = ARR_ADD(am->codecs, am->n_codecs);

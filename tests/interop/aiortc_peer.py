@@ -113,12 +113,14 @@ async def do_answer(args):
 
 
 def dtls_transports(pc):
+    """The DTLS transports, the data channel's first (rtcpeer accepts only the
+    data section, so that is the one that connects)."""
     out = []
+    if pc.sctp is not None:
+        out.append(pc.sctp.transport)
     for t in pc.getTransceivers():
         if t.sender.transport is not None and t.sender.transport not in out:
             out.append(t.sender.transport)
-    if pc.sctp is not None and pc.sctp.transport not in out:
-        out.append(pc.sctp.transport)
     return out
 
 
@@ -156,9 +158,11 @@ async def stay_connected(pc, args):
 
     deadline = t0 + args.timeout
     while True:
+        # (with rejected audio/video, aiortc's connectionState may be
+        # "failed" while the data transport connects: watch that one)
         if pc.connectionState == "connected" or dtls.state == "connected":
             break
-        if pc.connectionState == "failed" or dtls.state in ("failed", "closed"):
+        if dtls.state in ("failed", "closed"):
             log("connection failed: connectionState %s, iceConnectionState %s,"
                 " DTLS %s" % (pc.connectionState, pc.iceConnectionState, dtls.state))
             return 1
@@ -195,8 +199,10 @@ async def stay_connected(pc, args):
         except OSError:
             data = b""
         if not data:
+            # The peer's program ended; give its close_notify, which may
+            # still be on its way, half a second to be seen.
             loop.remove_reader(fd)
-            finish("stdin EOF")
+            loop.call_later(0.5, finish, "stdin EOF")
     loop.add_reader(fd, on_stdin)
     try:
         reason = await asyncio.wait_for(ended, args.hold)

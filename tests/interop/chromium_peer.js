@@ -338,8 +338,25 @@ function chromiumArgs() {
     '--mute-audio',
     '--password-store=basic',
     '--use-mock-keychain',
-    // Real host addresses in candidates instead of random .local names.
-    '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--no-pings',
+    // No name is ever resolved (the page is http://127.0.0.1:PORT/): without
+    // this, background services still look up Google hosts at the
+    // machine's DNS server.
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+    // WebRtcHideLocalIpsWithMdns: real host addresses in candidates instead
+    // of random .local names. The rest quiets background services, as
+    // Playwright's own defaults do.
+    '--disable-features=' + [
+      'WebRtcHideLocalIpsWithMdns',
+      'Translate',
+      'OptimizationHints',
+      'MediaRouter',
+      'DialMediaRouteProvider',
+      'AutofillServerCommunication',
+      'CertificateTransparencyComponentUpdater',
+      'NetworkTimeServiceQuerying',
+      'InterestFeedContentSuggestions',
+    ].join(','),
     '--user-data-dir=' + profileDir,
     '--remote-debugging-pipe',
     '--no-startup-window',
@@ -408,6 +425,7 @@ async function stayConnected(page) {
 
   const end = Date.now() + opts.hold * 1000;
   let reason = 'hold time of ' + opts.hold + ' s over';
+  let eofAt = null;
   while (Date.now() < end) {
     st = await page.evaluate(() => states());
     if (st.dtls === 'closed' || st.dtls === 'failed' || st.connection === 'closed' ||
@@ -416,7 +434,9 @@ async function stayConnected(page) {
         st.ice + ', DTLS ' + st.dtls;
       break;
     }
-    if (stdin.eof) {
+    // On stdin EOF, give the peer's close_notify half a second to show.
+    if (stdin.eof && eofAt === null) eofAt = Date.now();
+    if (eofAt !== null && Date.now() > eofAt + 500) {
       reason = 'stdin EOF (connectionState ' + st.connection + ', DTLS ' + st.dtls + ')';
       break;
     }

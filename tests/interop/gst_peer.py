@@ -333,12 +333,16 @@ def stay_connected(peer, args):
     threading.Thread(target=read_stdin, daemon=True).start()
     end = time.monotonic() + args.hold
     reason = "hold time of %gs over" % args.hold
+    eof_at = None
     while time.monotonic() < end:
         st = states()
         if st[2] in ("closed", "failed") or st[0] in ("closed", "failed"):
             reason = "peer hung up: %s" % describe(st)
             break
-        if eof.is_set():
+        # On stdin EOF, give the peer's close_notify half a second to show.
+        if eof.is_set() and eof_at is None:
+            eof_at = time.monotonic()
+        if eof_at is not None and time.monotonic() > eof_at + 0.5:
             reason = "stdin EOF (%s)" % describe(st)
             break
         time.sleep(0.02)

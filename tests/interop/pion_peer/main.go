@@ -335,7 +335,15 @@ func stayConnected(pc *webrtc.PeerConnection, in *bufio.Reader) int {
 		reason = "DTLS close_notify (peer hung up)"
 		peerClosed = true
 	case <-eof:
-		reason = "stdin EOF"
+		// The peer's program ended; give its close_notify, which may
+		// still be on its way, half a second to be seen.
+		select {
+		case <-closeNotify:
+			reason = "DTLS close_notify (peer hung up), stdin EOF"
+			peerClosed = true
+		case <-time.After(500 * time.Millisecond):
+			reason = "stdin EOF"
+		}
 	case st := <-failed:
 		reason = "connection " + st.String()
 		peerClosed = true
