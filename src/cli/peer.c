@@ -48,6 +48,7 @@ struct peer {
         int exit_code;
         bool established;
         bool closing;
+        bool interrupted; /* SIGINT/SIGTERM before the session started */
         uint64_t applied_at;
         struct host_ctx {
                 struct peer *peer;
@@ -203,6 +204,7 @@ static void turn_failed(struct peer *p, int k, const char *why);
 static void flush(struct peer *p);
 static void arm(struct peer *p);
 static void resolve_mdns(struct peer *p, const struct sdp_candidate *c);
+static void on_signal(struct loop *loop, int signo, void *arg);
 
 static void on_turn_udp(struct loop *loop, int fd, uint32_t events, void *arg)
 {
@@ -382,6 +384,8 @@ static int prepare_local(struct peer *p)
         p->loop = loop_new();
         if (!p->loop)
                 return EXIT_FAILURE_INTERNAL;
+        loop_add_signal(p->loop, SIGINT, on_signal, p);
+        loop_add_signal(p->loop, SIGTERM, on_signal, p);
         for (int i = 0; i < p->opts->n_turn; i++) {
                 rc = open_turn(p, p->opts->turn[i]);
                 if (rc)
@@ -801,6 +805,8 @@ static int gather(struct peer *p)
                 arm(p);
                 loop_run(p->loop);
                 loop_cancel_timer(p->loop, t);
+                if (p->interrupted)
+                        return EXIT_INTERRUPTED;
                 if (!session_gathering_done(p->session))
                         log_warn("ice", "candidate gathering still incomplete after %d s: going on",
                                  (int)(GATHER_TIMEOUT_US / CLOCK_US_PER_SEC));
@@ -835,6 +841,13 @@ static void on_signal(struct loop *loop, int signo, void *arg)
 {
         (void)loop;
         struct peer *p = arg;
+        if (!p->applied_at) {
+                /* Still gathering: nothing to hang up yet. */
+                log_info(NULL, "%s", signo == SIGINT ? "interrupted" : "terminated");
+                p->interrupted = true;
+                stop(p, EXIT_INTERRUPTED);
+                return;
+        }
         log_info(NULL, "%s: hanging up", signo == SIGINT ? "interrupted" : "terminated");
         session_close(p->session, clock_now_us());
         /* Ending an established session on request is success; ending before it is not. */
@@ -877,8 +890,6 @@ static int run_session(struct peer *p, const struct sdp *local, const struct sdp
                 log_error(NULL, "%s", msg);
                 return rc == -ENOTSUP ? EXIT_INCOMPATIBLE : EXIT_BAD_SDP;
         }
-        loop_add_signal(p->loop, SIGINT, on_signal, p);
-        loop_add_signal(p->loop, SIGTERM, on_signal, p);
         bool stdin_signaling = !p->opts->signal_in || strcmp(p->opts->signal_in, "-") == 0;
         if (p->opts->data) {
                 struct datapipe_config dc = {

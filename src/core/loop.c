@@ -68,10 +68,12 @@ void loop_free(struct loop *l)
 {
         if (!l)
                 return;
-        if (l->sigfd >= 0) {
+        /*
+         * Signals stay blocked: a later loop (or the next phase of the program) picks them up
+         * from its own signalfd instead of the default action killing the process in between.
+         */
+        if (l->sigfd >= 0)
                 close(l->sigfd);
-                sigprocmask(SIG_UNBLOCK, &l->sigmask, NULL);
-        }
         close(l->epfd);
         free(l);
 }

@@ -26,7 +26,10 @@ int loop_del_fd(struct loop *loop, int fd);
 int loop_add_timer(struct loop *loop, uint64_t deadline_us, loop_timer_cb cb, void *arg);
 void loop_cancel_timer(struct loop *loop, int id);
 
-/* Blocks the signal for the process and delivers it through the loop. */
+/*
+ * Blocks the signal for the process and delivers it through the loop. It stays blocked after
+ * loop_free, so a signal that arrives between two loops waits for the next one.
+ */
 int loop_add_signal(struct loop *loop, int signo, loop_signal_cb cb, void *arg);
 
 /* Runs until loop_stop(); returns the code given to loop_stop(). */

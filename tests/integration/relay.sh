@@ -24,7 +24,7 @@ call() {
 	if [ "${st[0]}" -eq 0 ] && [ "${st[1]}" -eq 0 ] &&
 		grep -q 'ICE connected .*: relay .* <-> relay ' "$T/$name.offer.err" &&
 		grep -q 'session established' "$T/$name.offer.err" &&
-		grep -q 'the peer hung up' "$T/$name.answer.err"; then
+		grep -q 'the peer hung up\|end of input: hanging up' "$T/$name.answer.err"; then
 		ok "$name: $(grep -o 'DTLS connected in [0-9.]* ms' "$T/$name.offer.err") relay<->relay"
 	else
 		not_ok "$name: exits ${st[*]}"

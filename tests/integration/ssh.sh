@@ -4,6 +4,8 @@
 #   mkfifo a; rtcpeer offer <a | ssh host rtcpeer answer >a
 # must connect and hang up cleanly on both sides.
 . "$(dirname "$0")/lib.sh"
+# The remote shell starts in the home directory: give it the binary's absolute path.
+RTCPEER=$(realpath "$RTCPEER")
 
 SSHD=$(command -v sshd || echo /usr/sbin/sshd)
 if [ ! -x "$SSHD" ] || ! command -v ssh >/dev/null || ! command -v ssh-keygen >/dev/null; then
