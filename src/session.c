@@ -27,6 +27,8 @@ struct session {
         struct dtls *dtls;
         struct sctp_assoc *sctp;
         struct srtp_ctx *srtp; /* keyed from DTLS-SRTP once the handshake is done */
+        struct session_dc_stats dcs[16];
+        int n_dcs;
         enum dtls_role role;
         struct sctp_config sctp_cfg;
         bool want_sctp;
@@ -362,6 +364,30 @@ static bool drain_ice(struct session *s, uint64_t now)
         return any;
 }
 
+static struct session_dc_stats *dc_find(struct session *s, uint16_t id, bool create)
+{
+        /* Newest first: a closed channel's id may be used again. */
+        for (int i = s->n_dcs - 1; i >= 0; i--)
+                if (s->dcs[i].id == id && (s->dcs[i].open || !create))
+                        return &s->dcs[i];
+        if (!create)
+                return NULL;
+        if (s->n_dcs == (int)(sizeof(s->dcs) / sizeof(s->dcs[0])))
+                return NULL;
+        struct session_dc_stats *d = &s->dcs[s->n_dcs++];
+        memset(d, 0, sizeof(*d));
+        d->id = id;
+        d->open = true;
+        return d;
+}
+
+int session_dc_stats(const struct session *s, struct session_dc_stats *out, int max)
+{
+        for (int i = 0; i < s->n_dcs && i < max; i++)
+                out[i] = s->dcs[i];
+        return s->n_dcs;
+}
+
 static void start_sctp(struct session *s, uint64_t now)
 {
         if (!s->want_sctp || s->sctp)
@@ -399,7 +425,12 @@ static bool drain_sctp(struct session *s)
                 case SCTP_OUTPUT_ASSOC_FAILED:
                         fail(s, EXIT_ICE_FAILED, "data channel transport failed: %s", so.reason);
                         break;
-                case SCTP_OUTPUT_CHANNEL_OPEN:
+                case SCTP_OUTPUT_CHANNEL_OPEN: {
+                        struct session_dc_stats *dc = dc_find(s, so.id, true);
+                        if (dc)
+                                snprintf(dc->label, sizeof(dc->label), "%s",
+                                         so.label ? so.label : "");
+                }
                         o.event = SESSION_EV_DC_OPEN;
                         o.dc_id = so.id;
                         snprintf(o.dc_label, sizeof(o.dc_label), "%s", so.label ? so.label : "");
@@ -407,14 +438,24 @@ static bool drain_sctp(struct session *s)
                                  so.protocol ? so.protocol : "");
                         event(s, &o);
                         break;
-                case SCTP_OUTPUT_CHANNEL_MESSAGE:
+                case SCTP_OUTPUT_CHANNEL_MESSAGE: {
+                        struct session_dc_stats *dc = dc_find(s, so.id, false);
+                        if (dc) {
+                                dc->messages_received++;
+                                dc->bytes_received += so.len;
+                        }
+                }
                         o.kind = SESSION_OUT_EVENT;
                         o.event = SESSION_EV_DC_MESSAGE;
                         o.dc_id = so.id;
                         o.dc_binary = so.binary;
                         push(s, &o, so.data, so.len);
                         break;
-                case SCTP_OUTPUT_CHANNEL_CLOSED:
+                case SCTP_OUTPUT_CHANNEL_CLOSED: {
+                        struct session_dc_stats *dc = dc_find(s, so.id, false);
+                        if (dc)
+                                dc->open = false;
+                }
                         o.event = SESSION_EV_DC_CLOSED;
                         o.dc_id = so.id;
                         event(s, &o);
@@ -435,6 +476,13 @@ int session_dc_open(struct session *s, uint64_t now, const char *label,
         if (!s->sctp || !sctp_assoc_is_up(s->sctp))
                 return -ENOTCONN;
         int rc = sctp_channel_open(s->sctp, label, "", opt, id);
+        if (rc == 0) {
+                struct session_dc_stats *dc = dc_find(s, *id, true);
+                if (dc) {
+                        snprintf(dc->label, sizeof(dc->label), "%s", label);
+                        dc->ours = true;
+                }
+        }
         pump(s, now);
         return rc;
 }
@@ -445,6 +493,11 @@ int session_dc_send(struct session *s, uint64_t now, uint16_t id, bool binary, c
         if (!s->sctp)
                 return -ENOTCONN;
         int rc = sctp_channel_send(s->sctp, id, binary, data, len);
+        struct session_dc_stats *dc = rc == 0 ? dc_find(s, id, false) : NULL;
+        if (dc) {
+                dc->messages_sent++;
+                dc->bytes_sent += len;
+        }
         pump(s, now);
         return rc;
 }
@@ -770,6 +823,13 @@ void session_close(struct session *s, uint64_t now)
                         push(s, &o, io.u.transmit.data, io.u.transmit.len);
                 }
         }
+}
+
+const char *session_dtls_role(const struct session *s)
+{
+        if (!s->dtls)
+                return NULL;
+        return s->role == DTLS_ROLE_CLIENT ? "client" : "server";
 }
 
 int session_selected_stats(const struct session *s, struct ice_pair_stats *out)

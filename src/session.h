@@ -122,6 +122,8 @@ void session_handle_timeout(struct session *s, uint64_t now);
 /* Orderly hang-up: DTLS close_notify if secure, then ICE closes. Drain outputs afterwards. */
 void session_close(struct session *s, uint64_t now);
 int session_selected_stats(const struct session *s, struct ice_pair_stats *out);
+/* "client" or "server" once the descriptions are applied, else NULL. */
+const char *session_dtls_role(const struct session *s);
 
 /*
  * Data channels (after SESSION_EV_DC_READY). The session always runs the SCTP association over
@@ -137,6 +139,16 @@ int session_dc_close(struct session *s, uint64_t now, uint16_t id);
 size_t session_dc_buffered(struct session *s);
 /* Largest message the peer accepts (0 before the association exists). */
 size_t session_dc_max_message(const struct session *s);
+/* Counters of one data channel, for getStats-style reports. */
+struct session_dc_stats {
+        uint16_t id;
+        char label[64];
+        bool open;
+        bool ours;
+        uint64_t messages_sent, bytes_sent, messages_received, bytes_received;
+};
+/* Copies up to max channels' counters; returns how many there are. */
+int session_dc_stats(const struct session *s, struct session_dc_stats *out, int max);
 /* Stops taking messages from SCTP (its window closes) while the caller cannot write them. */
 void session_dc_pause(struct session *s, bool paused);
 

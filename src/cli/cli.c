@@ -74,6 +74,10 @@ static const char usage_session[] =
     "      --video-out FILE     write received video as Y4M to FILE or - (stdout)\n"
     "      --audio-out PCM      play received audio on an ALSA PCM\n"
     "\n"
+    "Observability:\n"
+    "      --stats FILE|-       write W3C webrtc-stats as JSON Lines once a second, and\n"
+    "                           a final object at exit\n"
+    "\n"
     "Logging (stderr only; stdout carries descriptions and data):\n"
     "  -v, --verbose            more detail; repeat for more (RTCPEER_LOG=signal,sdp,...\n"
     "                           narrows the categories)\n"
@@ -149,6 +153,7 @@ enum {
         OPT_UNORDERED,
         OPT_MAX_RETRANSMITS,
         OPT_MAX_LIFETIME,
+        OPT_STATS,
 };
 
 static const struct option session_options[] = {
@@ -168,6 +173,7 @@ static const struct option session_options[] = {
     {"turn-ca", required_argument, NULL, OPT_TURN_CA},
     {"identity", required_argument, NULL, OPT_IDENTITY},
     {"label", required_argument, NULL, OPT_LABEL},
+    {"stats", required_argument, NULL, OPT_STATS},
     {"unordered", no_argument, NULL, OPT_UNORDERED},
     {"max-retransmits", required_argument, NULL, OPT_MAX_RETRANSMITS},
     {"max-lifetime", required_argument, NULL, OPT_MAX_LIFETIME},
@@ -258,6 +264,9 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                                 return usage_error(
                                     cmd, "--label is longer than 255 bytes: \"%.40s...\"", optarg);
                         o.label = optarg;
+                        break;
+                case OPT_STATS:
+                        o.stats = optarg;
                         break;
                 case OPT_UNORDERED:
                         o.dc_options.unordered = true;
@@ -352,6 +361,9 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                                                    spec);
                 }
         }
+        if (o.stats && strcmp(o.stats, "-") == 0 && o.data)
+                return usage_error(cmd, "%s",
+                                   "--stats - would mix with --data on stdout: give a file");
         if (o.signal_in && o.signal_out && strcmp(o.signal_in, o.signal_out) == 0 &&
             strcmp(o.signal_in, "-") != 0)
                 return usage_error(cmd, "--signal-in and --signal-out must differ (both \"%s\")",

@@ -31,6 +31,7 @@ struct cli_opts {
         const char *turn_ca;  /* PEM trust anchors for turns: servers */
         const char *identity; /* --identity FILE: a key and certificate kept across runs */
         const char *label;    /* --label: our data channel's label */
+        const char *stats;    /* --stats FILE|-: JSON Lines once a second */
         struct dc_options dc_options;
 };
 

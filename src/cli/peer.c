@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/datapipe.h"
+#include "cli/stats.h"
 #include "cli/sigio.h"
 #include "core/clock.h"
 #include "core/exitcode.h"
@@ -31,6 +33,11 @@
 #include "session.h"
 
 #define PEER_MAX_CANDIDATES 32
+#define PEER_MAX_GOODBYE    4
+#define GOODBYE_REPEAT_US   (50 * 1000)
+#define GOODBYE_REPEATS     2
+/* After DTLS, how long to wait for the peer's SCTP before calling the session established. */
+#define ESTABLISH_GRACE_US (2 * CLOCK_US_PER_SEC)
 /* Longest wait for server-reflexive candidates before the description is written anyway. */
 #define GATHER_TIMEOUT_US (5 * CLOCK_US_PER_SEC)
 
@@ -49,6 +56,15 @@ struct peer {
         bool established;
         bool closing;
         bool interrupted; /* SIGINT/SIGTERM before the session started */
+        /* The datagrams of our hang-up (close_notify), sent again before we exit. */
+        struct goodbye {
+                struct session_output out;
+                uint8_t data[512];
+        } goodbye[4];
+        int n_goodbye;
+        int goodbye_sends;
+        bool lingering;
+        int establish_timer;
         uint64_t applied_at;
         struct host_ctx {
                 struct peer *peer;
@@ -66,6 +82,13 @@ struct peer {
         int n_turn;
         int n_turn_failed;
         struct datapipe *pipe; /* --data */
+        FILE *stats_out;       /* --stats */
+        int stats_timer;
+        const char *ice_state;
+        const char *dtls_state;
+        char dtls_cipher[64];
+        const char *srtp_cipher;
+        const char *relay_protocol[CLI_MAX_SERVERS];
         /* Remote candidates named "<uuid>.local" (browsers hide their addresses so). */
         struct mdns_resolver *mdns;
         int mdns_fd;
@@ -270,6 +293,9 @@ static int open_turn(struct peer *p, const char *uri)
         if (rc < 0)
                 return EXIT_TURN;
         struct turn_conn *t = &p->turn[p->n_turn];
+        p->relay_protocol[p->n_turn] = u.transport == TURN_TRANSPORT_UDP   ? "udp"
+                                       : u.transport == TURN_TRANSPORT_TCP ? "tcp"
+                                                                           : "tls";
         memset(t, 0, sizeof(*t));
         t->peer = p;
         t->udp_fd = -1;
@@ -319,6 +345,14 @@ static int open_turn(struct peer *p, const char *uri)
 
 static int prepare_local(struct peer *p)
 {
+        if (p->opts->stats) {
+                p->stats_out =
+                    strcmp(p->opts->stats, "-") == 0 ? stdout : fopen(p->opts->stats, "w");
+                if (!p->stats_out) {
+                        log_error(NULL, "--stats %s: %s", p->opts->stats, strerror(errno));
+                        return EXIT_USAGE;
+                }
+        }
         int n = net_gather_host(p->hosts, NET_MAX_HOST_ADDRS);
         if (n < 0) {
                 log_error(NULL, "no usable network address for a host candidate: %s", strerror(-n));
@@ -514,6 +548,32 @@ static void on_duration(struct loop *loop, void *arg)
         flush(p);
 }
 
+/* Both sides have finished the handshake: start --duration and say so. */
+static void establish(struct peer *p)
+{
+        if (p->established)
+                return;
+        uint64_t now = clock_now_us();
+        if (p->establish_timer > 0)
+                loop_cancel_timer(p->loop, p->establish_timer);
+        p->establish_timer = 0;
+        p->established = true;
+        log_info(NULL, "session established in %.1f ms", (double)(now - p->applied_at) / 1000.0);
+        if (p->opts->duration_s > 0)
+                loop_add_timer(p->loop,
+                               now + (uint64_t)(p->opts->duration_s * (double)CLOCK_US_PER_SEC),
+                               on_duration, p);
+}
+
+static void on_establish_grace(struct loop *loop, void *arg)
+{
+        (void)loop;
+        struct peer *p = arg;
+        p->establish_timer = 0;
+        establish(p);
+        flush(p);
+}
+
 static void handle_event(struct peer *p, const struct session_output *o)
 {
         uint64_t now = clock_now_us();
@@ -523,6 +583,7 @@ static void handle_event(struct peer *p, const struct session_output *o)
         case SESSION_EV_GATHERING_DONE:
                 break;
         case SESSION_EV_ICE_STATE:
+                p->ice_state = ice_state_name(o->ice_state);
                 /* connected/completed are reported with the selected pair */
                 if (o->ice_state == ICE_STATE_CHECKING || o->ice_state == ICE_STATE_DISCONNECTED)
                         log_info("ice", "ICE %s", ice_state_name(o->ice_state));
@@ -536,20 +597,26 @@ static void handle_event(struct peer *p, const struct session_output *o)
                          cand_type_name(o->local.type), la, cand_type_name(o->remote.type), ra);
                 break;
         case SESSION_EV_SECURE:
-                log_info("dtls",
-                         "DTLS connected in %.1f ms (%s, SRTP profile %s): session established", ms,
-                         o->cipher,
+                p->dtls_state = "connected";
+                snprintf(p->dtls_cipher, sizeof(p->dtls_cipher), "%s", o->cipher);
+                p->srtp_cipher = o->srtp_profile == 1   ? "AES_CM_128_HMAC_SHA1_80"
+                                 : o->srtp_profile == 2 ? "AES_CM_128_HMAC_SHA1_32"
+                                                        : NULL;
+                log_info("dtls", "DTLS connected in %.1f ms (%s, SRTP profile %s)", ms, o->cipher,
                          o->srtp_profile == 1   ? "AES128_CM_HMAC_SHA1_80"
                          : o->srtp_profile == 2 ? "AES128_CM_HMAC_SHA1_32"
                                                 : "none");
-                p->established = true;
-                if (p->opts->duration_s > 0)
-                        loop_add_timer(
-                            p->loop,
-                            now + (uint64_t)(p->opts->duration_s * (double)CLOCK_US_PER_SEC),
-                            on_duration, p);
+                /*
+                 * The DTLS server is done as soon as it sends its last flight, which may still
+                 * be lost: the session counts as established once the peer's SCTP association
+                 * answers (proof that the handshake finished on both sides), or after a grace
+                 * period for peers that run no SCTP.
+                 */
+                p->establish_timer =
+                    loop_add_timer(p->loop, now + ESTABLISH_GRACE_US, on_establish_grace, p);
                 break;
         case SESSION_EV_PEER_CLOSED:
+                p->dtls_state = "closed";
                 log_info(NULL, "the peer hung up");
                 if (p->pipe && !datapipe_done(p->pipe)) {
                         /* Hanging up before both directions finished breaks the transfer. */
@@ -560,12 +627,16 @@ static void handle_event(struct peer *p, const struct session_output *o)
                 stop(p, EXIT_OK);
                 break;
         case SESSION_EV_FAILED:
+                if (o->exit_code == EXIT_DTLS_FAILED || o->exit_code == EXIT_FINGERPRINT)
+                        p->dtls_state = "failed";
                 log_error(NULL, "%s", o->message);
                 if (p->pipe)
                         datapipe_report(p->pipe, true);
                 stop(p, o->exit_code);
                 break;
         case SESSION_EV_DC_READY:
+                establish(p);
+                /* fall through */
         case SESSION_EV_DC_OPEN:
         case SESSION_EV_DC_MESSAGE:
         case SESSION_EV_DC_CLOSED:
@@ -628,10 +699,33 @@ static void send_turn(struct peer *p, int k, const struct session_output *o)
         loop_mod_fd(p->loop, net_stream_fd(t->stream), net_stream_events(t->stream));
 }
 
+static void on_goodbye(struct loop *loop, void *arg)
+{
+        struct peer *p = arg;
+        for (int i = 0; i < p->n_goodbye; i++) {
+                const struct session_output *o = &p->goodbye[i].out;
+                if (o->base >= SESSION_TURN_BASE)
+                        send_turn(p, o->base - SESSION_TURN_BASE, o);
+                else if (o->base >= 0 && (size_t)o->base < p->n_hosts)
+                        net_udp_send(p->hosts[o->base].fd, &o->dest, o->data, o->len);
+        }
+        if (++p->goodbye_sends < GOODBYE_REPEATS && p->n_goodbye)
+                loop_add_timer(loop, clock_now_us() + GOODBYE_REPEAT_US, on_goodbye, p);
+        else
+                stop(p, p->exit_code);
+}
+
 static void flush(struct peer *p)
 {
         struct session_output o;
         while (session_poll_output(p->session, &o) == 1) {
+                if (o.kind == SESSION_OUT_TRANSMIT && p->closing && !p->lingering &&
+                    p->n_goodbye < PEER_MAX_GOODBYE && o.len <= sizeof(p->goodbye[0].data)) {
+                        struct goodbye *g = &p->goodbye[p->n_goodbye++];
+                        g->out = o;
+                        memcpy(g->data, o.data, o.len);
+                        g->out.data = g->data;
+                }
                 if (o.kind == SESSION_OUT_TRANSMIT && o.base >= SESSION_TURN_BASE) {
                         send_turn(p, o.base - SESSION_TURN_BASE, &o);
                 } else if (o.kind == SESSION_OUT_TRANSMIT) {
@@ -647,8 +741,12 @@ static void flush(struct peer *p)
         }
         if (p->pipe && !p->closing)
                 datapipe_poll(p->pipe);
-        if (p->closing)
-                stop(p, p->exit_code);
+        if (p->closing && !p->lingering) {
+                /* Repeat the goodbye a little later: one lost close_notify would otherwise
+                 * leave the peer waiting 30 s for consent to expire. */
+                p->lingering = true;
+                loop_add_timer(p->loop, clock_now_us() + GOODBYE_REPEAT_US, on_goodbye, p);
+        }
 }
 
 static void on_session_timer(struct loop *loop, void *arg);
@@ -879,12 +977,59 @@ static void on_stdin(struct loop *loop, int fd, uint32_t events, void *arg)
         flush(p);
 }
 
+static void write_stats(struct peer *p, bool final)
+{
+        struct stats_snapshot st = {
+            .ice_state = p->ice_state ? p->ice_state : "new",
+            .dtls_state = p->dtls_state ? p->dtls_state : "new",
+            .dtls_role = session_dtls_role(p->session),
+            .dtls_cipher = p->dtls_cipher[0] ? p->dtls_cipher : NULL,
+            .srtp_cipher = p->srtp_cipher,
+        };
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        st.timestamp_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+        st.have_pair = session_selected_stats(p->session, &st.pair) == 0;
+        if (st.have_pair && st.pair.local.base >= SESSION_RELAY_BASE &&
+            st.pair.local.base - SESSION_RELAY_BASE < p->n_turn)
+                st.local_relay_protocol =
+                    p->relay_protocol[st.pair.local.base - SESSION_RELAY_BASE];
+        struct session_dc_stats dcs[8];
+        int n = session_dc_stats(p->session, dcs, 8);
+        for (int i = 0; i < n && i < 8; i++) {
+                struct stats_channel *c = &st.channels[st.n_channels++];
+                c->id = dcs[i].id;
+                snprintf(c->label, sizeof(c->label), "%s", dcs[i].label);
+                c->state = dcs[i].open ? "open" : "closed";
+                c->messages_sent = dcs[i].messages_sent;
+                c->bytes_sent = dcs[i].bytes_sent;
+                c->messages_received = dcs[i].messages_received;
+                c->bytes_received = dcs[i].bytes_received;
+        }
+        struct buf b = BUF_INIT;
+        if (stats_format(&st, final, &b) == 0) {
+                fwrite(b.data, 1, b.len, p->stats_out);
+                fflush(p->stats_out);
+        }
+        buf_free(&b);
+}
+
+static void on_stats_timer(struct loop *loop, void *arg)
+{
+        struct peer *p = arg;
+        write_stats(p, false);
+        p->stats_timer = loop_add_timer(loop, clock_now_us() + CLOCK_US_PER_SEC, on_stats_timer, p);
+}
+
 /* Runs the connection after signaling: ICE, then DTLS, until hang-up or failure. */
 static int run_session(struct peer *p, const struct sdp *local, const struct sdp *remote)
 {
         char msg[256] = "";
         uint64_t now = clock_now_us();
         p->applied_at = now;
+        p->dtls_state = "connecting";
+        if (p->stats_out)
+                p->stats_timer = loop_add_timer(p->loop, now + CLOCK_US_PER_SEC, on_stats_timer, p);
         int rc = session_apply(p->session, now, local, remote, msg, sizeof(msg));
         if (rc < 0) {
                 log_error(NULL, "%s", msg);
@@ -997,6 +1142,12 @@ int cli_run_peer(const struct cli_opts *opts)
         if (rc == 0)
                 rc = opts->role == CLI_OFFER ? run_offer(p) : run_answer(p);
         sigio_in_close(&p->in);
+        if (p->stats_out) {
+                if (p->session && p->applied_at)
+                        write_stats(p, true);
+                if (p->stats_out != stdout)
+                        fclose(p->stats_out);
+        }
         datapipe_free(p->pipe);
         session_free(p->session);
         mdns_resolver_free(p->mdns);

@@ -43,6 +43,15 @@ static int bind_one(const struct ifaddrs *ifa, struct net_host_addr *h)
         } else {
                 ((struct sockaddr_in *)&h->ss)->sin_port = 0;
         }
+        /*
+         * SCTP keeps up to a megabyte in flight; the kernel's default receive buffer (about 200
+         * KB) would drop bursts of it and force retransmissions. Root may exceed rmem_max.
+         */
+        int bufsize = 4 * 1024 * 1024;
+        if (setsockopt(h->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
+                setsockopt(h->fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+        if (setsockopt(h->fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
+                setsockopt(h->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
         if (bind(h->fd, (struct sockaddr *)&h->ss, len) < 0 ||
             getsockname(h->fd, (struct sockaddr *)&h->ss, &len) < 0) {
                 int e = -errno;

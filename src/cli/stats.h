@@ -1,0 +1,41 @@
+/*
+ * --stats: one JSON object per second (JSON Lines) with the W3C webrtc-stats names and types
+ * (https://www.w3.org/TR/webrtc-stats/) for what this version carries: transport,
+ * candidate-pair, local-candidate, remote-candidate and data-channel. The last line, written at
+ * exit, has "final": true.
+ */
+#ifndef RTCPEER_CLI_STATS_H
+#define RTCPEER_CLI_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/buf.h"
+#include "ice/ice.h"
+
+struct stats_channel {
+        uint16_t id;
+        char label[64];
+        const char *state; /* "open", "closed" */
+        uint64_t messages_sent, bytes_sent, messages_received, bytes_received;
+};
+
+struct stats_snapshot {
+        uint64_t timestamp_ms; /* wall clock, ms since 1970 (DOMHighResTimeStamp) */
+        const char *ice_state; /* "new", "checking", "connected", ... */
+        const char *dtls_state;
+        const char *dtls_role; /* "client", "server", or NULL before the handshake */
+        const char *dtls_cipher;
+        const char *srtp_cipher;
+        bool have_pair;
+        struct ice_pair_stats pair;
+        const char *local_relay_protocol; /* "udp", "tcp", "tls" for a relay candidate */
+        struct stats_channel channels[8];
+        int n_channels;
+};
+
+/* Appends one JSON line (with a newline) for the snapshot. */
+int stats_format(const struct stats_snapshot *st, bool final, struct buf *out);
+
+#endif

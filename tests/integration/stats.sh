@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# --stats: JSON Lines with W3C webrtc-stats names, one object a second and a final one.
+. "$(dirname "$0")/lib.sh"
+
+head -c 2000000 /dev/urandom >"$T/in"
+rm -f "$T/o2a" "$T/a2o" && mkfifo "$T/o2a" "$T/a2o"
+"$RTCPEER" offer --data --stats "$T/o.jsonl" --signal-out "$T/o2a" --signal-in "$T/a2o" \
+	< <(cat "$T/in"; sleep 2.5) >"$T/o.out" 2>"$T/o.err" &
+op=$!
+"$RTCPEER" answer --data --stats "$T/a.jsonl" --signal-in "$T/o2a" --signal-out "$T/a2o" \
+	</dev/null >"$T/a.out" 2>"$T/a.err"
+acode=$?
+wait "$op"; ocode=$?
+[ "$ocode" -eq 0 ] && [ "$acode" -eq 0 ] && ok "a --data call with --stats on both sides" ||
+	{ not_ok "exits $ocode/$acode"; cat "$T/o.err" "$T/a.err"; }
+
+python3 - "$T/o.jsonl" "$T/a.jsonl" <<'PY'
+import json, sys
+ok = True
+def check(cond, what):
+    global ok
+    print(("ok - " if cond else "not ok - ") + what)
+    ok = ok and cond
+o = [json.loads(l) for l in open(sys.argv[1])]
+a = [json.loads(l) for l in open(sys.argv[2])]
+check(len(o) >= 3, f"offerer wrote {len(o)} lines (one a second and a final one)")
+check(o[-1].get("final") is True and not any(x.get("final") for x in o[:-1]), "only the last line is final")
+check(all(isinstance(x["timestamp"], int) for x in o), "every line has a timestamp")
+last = {s["type"]: s for s in o[-1]["stats"]}
+for t in ("transport", "candidate-pair", "local-candidate", "remote-candidate", "data-channel"):
+    check(t in last, f"final object has a {t}")
+tr, cp = last["transport"], last["candidate-pair"]
+check(tr["dtlsState"] in ("connected", "closed") and tr["iceState"] in ("connected", "completed", "closed"), f"transport states {tr['iceState']}/{tr['dtlsState']}")
+check(tr.get("dtlsRole") in ("client", "server") and tr.get("srtpCipher") == "AES_CM_128_HMAC_SHA1_80", "dtlsRole and srtpCipher")
+check(cp["nominated"] and cp["state"] == "succeeded" and cp["bytesSent"] > 2000000, f"candidate-pair nominated, bytesSent {cp['bytesSent']}")
+check(last["local-candidate"]["candidateType"] == "host" and last["local-candidate"]["protocol"] == "udp", "local candidate host/udp")
+ours = [s for s in o[-1]["stats"] if s["type"] == "data-channel" and s["label"] == "rtcpeer" and s["bytesSent"] > 0]
+check(len(ours) == 1 and ours[0]["bytesSent"] == 2000000, "our data-channel counts the 2000000 bytes sent")
+theirs = [s for s in a[-1]["stats"] if s["type"] == "data-channel" and s["bytesReceived"] > 0]
+check(len(theirs) == 1 and theirs[0]["bytesReceived"] == 2000000 and theirs[0]["messagesReceived"] == ours[0]["messagesSent"], "the answerer counts the same bytes and messages received")
+sys.exit(0 if ok else 1)
+PY
+[ $? -eq 0 ] && ok "stats content" || not_ok "stats content"
+
+# "--stats -" would mix with --data on stdout.
+"$RTCPEER" offer --data --stats - </dev/null >/dev/null 2>"$T/err"
+[ $? -eq 2 ] && check_one_line "$T/err" "--stats - with --data refused" "would mix" || not_ok "--stats - --data accepted"
+"$RTCPEER" offer --stats /nonexistent/dir/x.jsonl </dev/null >/dev/null 2>"$T/err"
+[ $? -eq 2 ] && check_one_line "$T/err" "unwritable --stats file refused" "No such file" || not_ok "bad --stats path"
+finish
