@@ -7,7 +7,8 @@ _rtcpeer()
 	local commands="offer answer probe identity help version"
 	local opts="--compact --signal-in --signal-out --timeout --data --video --audio
 		--video-out --audio-out --stun --turn --turn-ca --ice-policy --duration --identity --label --unordered --max-retransmits
-		--max-lifetime --verbose --quiet
+		--max-lifetime --stats --video-size --fps --video-bitrate --audio-bitrate --audio-fec
+		--audio-dtx --verbose --quiet
 		--help"
 
 	if [[ $cword -eq 1 ]]; then
@@ -54,7 +55,12 @@ _rtcpeer()
 		COMPREPLY=($(compgen -W "all relay" -- "$cur"))
 		return
 		;;
-	--timeout | -t | --stun | --turn | --duration | --label | --max-retransmits | --max-lifetime)
+	--stats)
+		_filedir
+		return
+		;;
+	--timeout | -t | --stun | --turn | --duration | --label | --max-retransmits | --max-lifetime | \
+		--video-size | --fps | --video-bitrate | --audio-bitrate)
 		return
 		;;
 	esac

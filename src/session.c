@@ -7,9 +7,12 @@
 
 #include "core/exitcode.h"
 #include "core/log.h"
+#include "core/rand.h"
 #include "dtls/demux.h"
 #include "dtls/dtls.h"
 #include "dtls/srtp.h"
+#include "rtp/rtp_sender.h"
+#include "sdp/negotiate.h"
 
 /* DTLS flights that arrive before ICE has a selected pair wait here (a few handshake records). */
 #define SESSION_MAX_PENDING 16
@@ -27,6 +30,12 @@ struct session {
         struct dtls *dtls;
         struct sctp_assoc *sctp;
         struct srtp_ctx *srtp; /* keyed from DTLS-SRTP once the handshake is done */
+        /* Media we send, configured from the answer; senders exist once SRTP is keyed. */
+        struct rtp_sender_config media_cfg[2];
+        char media_mid[2][SDP_MID_MAX + 1];
+        bool media_on[2];
+        uint16_t twcc_seq;
+        struct rtp_sender *sender[2];
         struct session_dc_stats dcs[16];
         int n_dcs;
         enum dtls_role role;
@@ -131,6 +140,8 @@ void session_free(struct session *s)
         ice_agent_free(s->ice);
         sctp_assoc_free(s->sctp);
         srtp_ctx_free(s->srtp);
+        for (int i = 0; i < 2; i++)
+                rtp_sender_free(s->sender[i]);
         dtls_free(s->dtls);
         for (int i = 0; i < s->n_turn; i++)
                 turn_client_free(s->turn[i]);
@@ -155,6 +166,158 @@ int session_add_stun_server(struct session *s, const struct addr *server)
 
 static void pump(struct session *s, uint64_t now);
 static void start_sctp(struct session *s, uint64_t now);
+
+/*
+ * What we send on an accepted audio or video section, from the answer: its payload types and
+ * header extension ids are the ones both sides agreed on.
+ */
+static void configure_media(struct session *s, const struct sdp *answer, const struct sdp *local)
+{
+        for (size_t i = 0; i < answer->n_media && i < local->n_media; i++) {
+                const struct sdp_media *am = &answer->media[i], *lm = &local->media[i];
+                int k = am->type == SDP_MEDIA_AUDIO   ? SESSION_AUDIO
+                        : am->type == SDP_MEDIA_VIDEO ? SESSION_VIDEO
+                                                      : -1;
+                if (k < 0 || am->port == 0 || s->media_on[k] || !s->cfg.ssrc[k])
+                        continue;
+                /* Our own direction attribute says whether we send on this section. */
+                enum sdp_direction ld = sdp_media_direction(local, lm);
+                enum sdp_direction ad = sdp_media_direction(answer, am);
+                if ((ld != SDP_DIR_SENDRECV && ld != SDP_DIR_SENDONLY) || ad == SDP_DIR_INACTIVE)
+                        continue;
+                struct rtp_sender_config *c = &s->media_cfg[k];
+                memset(c, 0, sizeof(*c));
+                const char *want = k == SESSION_AUDIO ? "opus" : "VP8";
+                for (size_t j = 0; j < am->n_codecs; j++) {
+                        const struct sdp_codec *cd = &am->codecs[j];
+                        if (!c->pt && strcasecmp(cd->name, want) == 0)
+                                c->pt = cd->pt;
+                }
+                if (!c->pt)
+                        continue;
+                for (size_t j = 0; j < am->n_codecs && k == SESSION_VIDEO; j++) {
+                        const struct sdp_codec *cd = &am->codecs[j];
+                        char apt[16];
+                        snprintf(apt, sizeof(apt), "apt=%u", c->pt);
+                        if (strcasecmp(cd->name, "rtx") == 0 && cd->fmtp && strstr(cd->fmtp, apt) &&
+                            s->cfg.rtx_ssrc) {
+                                c->rtx = true;
+                                c->rtx_pt = cd->pt;
+                                c->rtx_ssrc = s->cfg.rtx_ssrc;
+                        }
+                }
+                for (size_t j = 0; j < am->n_extmaps; j++) {
+                        if (strcmp(am->extmaps[j].uri, SDP_EXT_MID_URI) == 0)
+                                c->mid_ext_id = (uint8_t)am->extmaps[j].id;
+                        else if (strcmp(am->extmaps[j].uri, SDP_EXT_TWCC_URI) == 0)
+                                c->twcc_ext_id = (uint8_t)am->extmaps[j].id;
+                }
+                c->codec = k == SESSION_AUDIO ? RTP_SENDER_CODEC_OPUS : RTP_SENDER_CODEC_VP8;
+                /* RFC 3550: random initial sequence numbers and timestamp offset. */
+                c->first_seq = (uint16_t)rand_u32();
+                c->rtx_first_seq = (uint16_t)rand_u32();
+                c->ts_offset = rand_u32();
+                c->first_picture_id = (uint16_t)(rand_u32() & 0x7fff);
+                c->ssrc = s->cfg.ssrc[k];
+                c->cname = s->cfg.cname;
+                snprintf(s->media_mid[k], sizeof(s->media_mid[k]), "%s", am->mid);
+                c->mid = s->media_mid[k];
+                c->ntp_offset_us = s->cfg.ntp_offset_us;
+                c->target_bitrate_bps = s->cfg.bitrate[k];
+                s->media_on[k] = true;
+                log_debug("rtp", "%s: mid %s, pt %u%s, ssrc %08x", want, am->mid, c->pt,
+                          c->rtx ? " with rtx" : "", c->ssrc);
+        }
+}
+
+static void start_media(struct session *s)
+{
+        for (int k = 0; k < 2; k++) {
+                if (!s->media_on[k] || s->sender[k])
+                        continue;
+                s->sender[k] = rtp_sender_new(&s->media_cfg[k]);
+                if (!s->sender[k])
+                        log_warn("rtp", "cannot set up the %s sender",
+                                 k == SESSION_AUDIO ? "audio" : "video");
+        }
+        if (s->sender[0] || s->sender[1]) {
+                struct session_output o = {.event = SESSION_EV_MEDIA_READY};
+                event(s, &o);
+        }
+}
+
+/* Protects and sends what the RTP senders produced; reports key frame requests. */
+static bool drain_media(struct session *s)
+{
+        bool any = false;
+        for (int k = 0; k < 2; k++) {
+                if (!s->sender[k])
+                        continue;
+                struct rtp_sender_output ro;
+                while (rtp_sender_poll_output(s->sender[k], &ro) == 1) {
+                        any = true;
+                        if (ro.kind == RTP_SENDER_OUT_RTP || ro.kind == RTP_SENDER_OUT_RTCP) {
+                                uint8_t pkt[1500 + SRTP_CTX_MAX_TRAILER];
+                                size_t n = ro.len;
+                                if (!s->srtp || n > 1500)
+                                        continue;
+                                memcpy(pkt, ro.data, n);
+                                /* One transport-wide sequence across every stream we send. */
+                                if (ro.kind == RTP_SENDER_OUT_RTP && ro.twcc_offset &&
+                                    ro.twcc_offset + 2 <= n) {
+                                        pkt[ro.twcc_offset] = (uint8_t)(s->twcc_seq >> 8);
+                                        pkt[ro.twcc_offset + 1] = (uint8_t)s->twcc_seq;
+                                        s->twcc_seq++;
+                                }
+                                int rc = ro.kind == RTP_SENDER_OUT_RTP
+                                             ? srtp_ctx_protect_rtp(s->srtp, pkt, &n, sizeof(pkt))
+                                             : srtp_ctx_protect_rtcp(s->srtp, pkt, &n, sizeof(pkt));
+                                if (rc == 0)
+                                        ice_agent_send(s->ice, pkt, n);
+                        } else if (ro.kind == RTP_SENDER_OUT_KEYFRAME_REQUEST) {
+                                struct session_output o = {.event = SESSION_EV_KEYFRAME_REQUEST};
+                                o.base = k;
+                                event(s, &o);
+                        }
+                }
+        }
+        return any;
+}
+
+int session_send_frame(struct session *s, uint64_t now, enum session_media media,
+                       uint64_t capture_us, const uint8_t *data, size_t len)
+{
+        if ((int)media < 0 || media > SESSION_VIDEO || !s->sender[media] || s->over)
+                return -ENOTCONN;
+        int rc = rtp_sender_send_frame(s->sender[media], now, capture_us, data, len);
+        pump(s, now);
+        return rc;
+}
+
+uint32_t session_media_ssrc(const struct session *s, enum session_media media)
+{
+        return (int)media >= 0 && media <= SESSION_VIDEO ? s->media_cfg[media].ssrc : 0;
+}
+
+bool session_sends(const struct session *s, enum session_media media)
+{
+        return (int)media >= 0 && media <= SESSION_VIDEO && s->media_on[media];
+}
+
+void session_set_bitrate(struct session *s, uint64_t now, enum session_media media, uint32_t bps)
+{
+        if ((int)media >= 0 && media <= SESSION_VIDEO && s->sender[media])
+                rtp_sender_set_target_bitrate(s->sender[media], now, bps);
+}
+
+int session_media_stats(const struct session *s, enum session_media media,
+                        struct rtp_sender_stats *out)
+{
+        if ((int)media < 0 || media > SESSION_VIDEO || !s->sender[media])
+                return -ENOENT;
+        rtp_sender_get_stats(s->sender[media], out);
+        return 0;
+}
 
 int session_add_turn(struct session *s, const struct turn_config *cfg)
 {
@@ -546,6 +709,8 @@ static bool drain_dtls(struct session *s, uint64_t now)
                         if (d.keys.profile != DTLS_SRTP_NONE && !s->srtp &&
                             srtp_ctx_new(&d.keys, s->role, &s->srtp) < 0)
                                 log_warn("srtp", "cannot create the SRTP sessions");
+                        if (s->srtp)
+                                start_media(s);
                         start_sctp(s, now);
                         o.event = SESSION_EV_SECURE;
                         snprintf(o.cipher, sizeof(o.cipher), "%s", d.cipher);
@@ -580,7 +745,8 @@ static void pump(struct session *s, uint64_t now)
                 bool b = drain_dtls(s, now);
                 bool c = drain_turn(s, now);
                 bool d = drain_sctp(s);
-                if (!a && !b && !c && !d)
+                bool e = drain_media(s);
+                if (!a && !b && !c && !d && !e)
                         break;
         }
 }
@@ -679,6 +845,9 @@ int session_apply(struct session *s, uint64_t now, const struct sdp *local,
                 break;
         }
 
+        /* The answer (ours when the offer was the peer's) fixes payload types and ids. */
+        configure_media(s, sdp_media_setup(local, lm) == SDP_SETUP_ACTPASS ? remote : local, local);
+
         rc = ice_agent_set_remote_credentials(s->ice, ufrag, pwd);
         if (rc < 0) {
                 snprintf(msg, msglen, "the peer's ICE credentials are unusable");
@@ -734,9 +903,13 @@ static int route_datagram(struct session *s, uint64_t now, int base, const struc
                 uint8_t pkt[1500];
                 size_t n = len;
                 memcpy(pkt, data, len);
-                rc = demux_classify(data, len) == DEMUX_RTP
-                         ? srtp_ctx_unprotect_rtp(s->srtp, pkt, &n)
-                         : srtp_ctx_unprotect_rtcp(s->srtp, pkt, &n);
+                bool is_rtcp = demux_classify(data, len) == DEMUX_RTCP;
+                rc = is_rtcp ? srtp_ctx_unprotect_rtcp(s->srtp, pkt, &n)
+                             : srtp_ctx_unprotect_rtp(s->srtp, pkt, &n);
+                /* Receiver reports, NACK, PLI and FIR for what we send. */
+                for (int k = 0; rc == 0 && is_rtcp && k < 2; k++)
+                        if (s->sender[k])
+                                rtp_sender_handle_rtcp(s->sender[k], now, pkt, n);
                 log_trace("srtp", "%zu-byte packet: %s", len, rc == 0 ? "authentic" : "rejected");
                 break;
         }
@@ -786,6 +959,9 @@ uint64_t session_next_deadline(const struct session *s)
         }
         if (s->sctp && sctp_assoc_next_deadline(s->sctp) < d)
                 d = sctp_assoc_next_deadline(s->sctp);
+        for (int k = 0; k < 2; k++)
+                if (s->sender[k] && rtp_sender_next_deadline(s->sender[k]) < d)
+                        d = rtp_sender_next_deadline(s->sender[k]);
         return d;
 }
 
@@ -800,11 +976,19 @@ void session_handle_timeout(struct session *s, uint64_t now)
                         turn_client_handle_timeout(s->turn[k], now);
         if (s->sctp && sctp_assoc_next_deadline(s->sctp) <= now)
                 sctp_assoc_handle_timeout(s->sctp, now);
+        for (int k = 0; k < 2; k++)
+                if (s->sender[k] && rtp_sender_next_deadline(s->sender[k]) <= now)
+                        rtp_sender_handle_timeout(s->sender[k], now);
         pump(s, now);
 }
 
 void session_close(struct session *s, uint64_t now)
 {
+        /* A last SR and BYE for each stream, then the DTLS goodbye. */
+        for (int k = 0; k < 2; k++)
+                if (s->sender[k])
+                        rtp_sender_stop(s->sender[k], now);
+        drain_media(s);
         if (s->dtls && s->secure)
                 dtls_close(s->dtls);
         pump(s, now);

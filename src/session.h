@@ -25,7 +25,15 @@ struct session_config {
         enum ice_policy policy;
         const struct cert *cert;
         unsigned dtls_handshake_timeout_ms; /* 0: the DTLS default (30 s) */
+        /* Media we send: SSRCs announced in our description, CNAME, target bitrates. */
+        const char *cname;
+        uint32_t ssrc[2];  /* SESSION_AUDIO, SESSION_VIDEO */
+        uint32_t rtx_ssrc; /* video retransmissions */
+        uint32_t bitrate[2];
+        uint64_t ntp_offset_us; /* NTP time (µs since 1900) minus the monotonic clock */
 };
+
+enum session_media { SESSION_AUDIO = 0, SESSION_VIDEO = 1 };
 
 enum session_event_kind {
         SESSION_EV_GATHERING_DONE = 1,
@@ -40,8 +48,10 @@ enum session_event_kind {
         SESSION_EV_DC_OPEN,       /* the peer opened channel id: label, protocol */
         SESSION_EV_DC_MESSAGE,    /* a message on channel id: binary, data/len */
         SESSION_EV_DC_CLOSED,     /* channel id closed (both directions) */
-        SESSION_EV_DC_BUFFERED_LOW, /* channel id: the send buffer drained below the mark */
-        SESSION_EV_REMOTE_MDNS,     /* a remote candidate needs an mDNS lookup: candidate */
+        SESSION_EV_DC_BUFFERED_LOW,  /* channel id: the send buffer drained below the mark */
+        SESSION_EV_KEYFRAME_REQUEST, /* the receiver asked for a key frame (PLI/FIR) */
+        SESSION_EV_MEDIA_READY,      /* media (audio/video) can be sent: SRTP is keyed */
+        SESSION_EV_REMOTE_MDNS,      /* a remote candidate needs an mDNS lookup: candidate */
 };
 
 /*
@@ -139,6 +149,19 @@ int session_dc_close(struct session *s, uint64_t now, uint16_t id);
 size_t session_dc_buffered(struct session *s);
 /* Largest message the peer accepts (0 before the association exists). */
 size_t session_dc_max_message(const struct session *s);
+/*
+ * Sends one encoded frame (a VP8 frame, an Opus packet) of `media` captured at capture_us.
+ * -ENOTCONN before SESSION_EV_MEDIA_READY or when the answer does not let us send it.
+ */
+int session_send_frame(struct session *s, uint64_t now, enum session_media media,
+                       uint64_t capture_us, const uint8_t *data, size_t len);
+bool session_sends(const struct session *s, enum session_media media);
+uint32_t session_media_ssrc(const struct session *s, enum session_media media);
+void session_set_bitrate(struct session *s, uint64_t now, enum session_media media, uint32_t bps);
+struct rtp_sender_stats;
+int session_media_stats(const struct session *s, enum session_media media,
+                        struct rtp_sender_stats *out);
+
 /* Counters of one data channel, for getStats-style reports. */
 struct session_dc_stats {
         uint16_t id;

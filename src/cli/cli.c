@@ -68,9 +68,19 @@ static const char usage_session[] =
     "      --max-retransmits N  give up a message after N retransmissions\n"
     "      --max-lifetime MS    give up a message after MS milliseconds\n"
     "\n"
-    "Media (not supported yet in this version: each is refused with exit code 7):\n"
-    "      --video SRC          send video from SRC (a V4L2 device, test, a .y4m file)\n"
-    "      --audio SRC          send audio from SRC (an ALSA PCM, test, a .wav file)\n"
+    "Media out:\n"
+    "      --video SRC          send VP8 video from SRC: a V4L2 device (/dev/video0),\n"
+    "                           test or test:WxH@FPS, or a .y4m file\n"
+    "      --video-size WxH     camera or test size (default 640x480; nearest mode)\n"
+    "      --fps N              camera or test frame rate (default 30)\n"
+    "      --video-bitrate KBPS VP8 target bitrate (default 1000)\n"
+    "      --audio SRC          send Opus audio from SRC: an ALSA PCM (default,\n"
+    "                           hw:1,0), test or test:FREQ, or a .wav file (48 kHz)\n"
+    "      --audio-bitrate KBPS Opus bitrate (default 32)\n"
+    "      --audio-fec, --audio-dtx\n"
+    "                           Opus in-band FEC, discontinuous transmission\n"
+    "\n"
+    "Media in (not supported yet in this version: each is refused with exit code 7):\n"
     "      --video-out FILE     write received video as Y4M to FILE or - (stdout)\n"
     "      --audio-out PCM      play received audio on an ALSA PCM\n"
     "\n"
@@ -154,6 +164,12 @@ enum {
         OPT_MAX_RETRANSMITS,
         OPT_MAX_LIFETIME,
         OPT_STATS,
+        OPT_VIDEO_SIZE,
+        OPT_FPS,
+        OPT_VIDEO_BITRATE,
+        OPT_AUDIO_BITRATE,
+        OPT_AUDIO_FEC,
+        OPT_AUDIO_DTX,
 };
 
 static const struct option session_options[] = {
@@ -174,6 +190,12 @@ static const struct option session_options[] = {
     {"identity", required_argument, NULL, OPT_IDENTITY},
     {"label", required_argument, NULL, OPT_LABEL},
     {"stats", required_argument, NULL, OPT_STATS},
+    {"video-size", required_argument, NULL, OPT_VIDEO_SIZE},
+    {"fps", required_argument, NULL, OPT_FPS},
+    {"video-bitrate", required_argument, NULL, OPT_VIDEO_BITRATE},
+    {"audio-bitrate", required_argument, NULL, OPT_AUDIO_BITRATE},
+    {"audio-fec", no_argument, NULL, OPT_AUDIO_FEC},
+    {"audio-dtx", no_argument, NULL, OPT_AUDIO_DTX},
     {"unordered", no_argument, NULL, OPT_UNORDERED},
     {"max-retransmits", required_argument, NULL, OPT_MAX_RETRANSMITS},
     {"max-lifetime", required_argument, NULL, OPT_MAX_LIFETIME},
@@ -215,11 +237,7 @@ static int add_server(const char **list, int *n, const char *uri, const char *cm
 static int refuse_unsupported(const struct cli_opts *o)
 {
         const char *name = NULL;
-        if (o->video)
-                name = "--video";
-        else if (o->audio)
-                name = "--audio";
-        else if (o->video_out)
+        if (o->video_out)
                 name = "--video-out";
         else if (o->audio_out)
                 name = "--audio-out";
@@ -264,6 +282,52 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                                 return usage_error(
                                     cmd, "--label is longer than 255 bytes: \"%.40s...\"", optarg);
                         o.label = optarg;
+                        break;
+                case OPT_VIDEO_SIZE: {
+                        unsigned w, h;
+                        char extra;
+                        if (sscanf(optarg, "%ux%u%c", &w, &h, &extra) != 2 || w < 16 || h < 16 ||
+                            w > 4096 || h > 4096 || (w | h) & 1)
+                                return usage_error(cmd,
+                                                   "--video-size wants WIDTHxHEIGHT (even, 16 to "
+                                                   "4096), not \"%s\"",
+                                                   optarg);
+                        o.width = w;
+                        o.height = h;
+                        break;
+                }
+                case OPT_FPS:
+                case OPT_VIDEO_BITRATE:
+                case OPT_AUDIO_BITRATE: {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        unsigned long max = c == OPT_FPS             ? 120
+                                            : c == OPT_AUDIO_BITRATE ? 510
+                                                                     : 50000;
+                        unsigned long min = c == OPT_AUDIO_BITRATE ? 6 : 1;
+                        if (end == optarg || *end || optarg[0] == '-' || v < min || v > max) {
+                                char msg[160];
+                                snprintf(msg, sizeof(msg),
+                                         "%s wants a number from %lu to %lu, not \"%.30s\"",
+                                         c == OPT_FPS             ? "--fps"
+                                         : c == OPT_VIDEO_BITRATE ? "--video-bitrate (kbit/s)"
+                                                                  : "--audio-bitrate (kbit/s)",
+                                         min, max, optarg);
+                                return usage_error(cmd, "%s", msg);
+                        }
+                        if (c == OPT_FPS)
+                                o.fps = (unsigned)v;
+                        else if (c == OPT_VIDEO_BITRATE)
+                                o.video_kbps = (unsigned)v;
+                        else
+                                o.audio_kbps = (unsigned)v;
+                        break;
+                }
+                case OPT_AUDIO_FEC:
+                        o.audio_fec = true;
+                        break;
+                case OPT_AUDIO_DTX:
+                        o.audio_dtx = true;
                         break;
                 case OPT_STATS:
                         o.stats = optarg;

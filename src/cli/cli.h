@@ -28,10 +28,13 @@ struct cli_opts {
         int n_stun;
         const char *turn[CLI_MAX_SERVERS];
         int n_turn;
-        const char *turn_ca;  /* PEM trust anchors for turns: servers */
-        const char *identity; /* --identity FILE: a key and certificate kept across runs */
-        const char *label;    /* --label: our data channel's label */
-        const char *stats;    /* --stats FILE|-: JSON Lines once a second */
+        const char *turn_ca;         /* PEM trust anchors for turns: servers */
+        const char *identity;        /* --identity FILE: a key and certificate kept across runs */
+        const char *label;           /* --label: our data channel's label */
+        const char *stats;           /* --stats FILE|-: JSON Lines once a second */
+        unsigned width, height, fps; /* --video-size, --fps */
+        unsigned video_kbps, audio_kbps;
+        bool audio_fec, audio_dtx;
         struct dc_options dc_options;
 };
 

@@ -11,11 +11,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/datapipe.h"
+#include "cli/mediapipe.h"
 #include "cli/stats.h"
 #include "cli/sigio.h"
 #include "core/clock.h"
@@ -81,8 +83,9 @@ struct peer {
         } turn[CLI_MAX_SERVERS];
         int n_turn;
         int n_turn_failed;
-        struct datapipe *pipe; /* --data */
-        FILE *stats_out;       /* --stats */
+        struct datapipe *pipe;   /* --data */
+        struct mediapipe *media; /* --video, --audio */
+        FILE *stats_out;         /* --stats */
         int stats_timer;
         const char *ice_state;
         const char *dtls_state;
@@ -343,6 +346,23 @@ static int open_turn(struct peer *p, const char *uri)
         return 0;
 }
 
+static void media_after(void *arg)
+{
+        struct peer *p = arg;
+        flush(p);
+        arm(p);
+}
+
+static void media_failed(void *arg, const char *msg)
+{
+        struct peer *p = arg;
+        log_error(NULL, "%s", msg);
+        session_close(p->session, clock_now_us());
+        p->exit_code = EXIT_DEVICE;
+        p->closing = true;
+        flush(p);
+}
+
 static int prepare_local(struct peer *p)
 {
         if (p->opts->stats) {
@@ -384,7 +404,24 @@ static int prepare_local(struct peer *p)
                 log_error(NULL, "no randomness available for ICE credentials");
                 return EXIT_FAILURE_INTERNAL;
         }
+        uint32_t ssrc[3];
+        for (int i = 0; i < 3; i++)
+                while (!(ssrc[i] = rand_u32()))
+                        ;
+        struct timespec rt, mt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        clock_gettime(CLOCK_MONOTONIC, &mt);
+        /* NTP counts from 1900; RTCP sender reports map the monotonic clock onto it. */
+        uint64_t ntp_us =
+            ((uint64_t)rt.tv_sec + 2208988800ULL) * CLOCK_US_PER_SEC + (uint64_t)rt.tv_nsec / 1000;
+        uint64_t mono_us = (uint64_t)mt.tv_sec * CLOCK_US_PER_SEC + (uint64_t)mt.tv_nsec / 1000;
         struct session_config sc = {
+            .cname = p->cname,
+            .ssrc = {p->opts->audio ? ssrc[0] : 0, p->opts->video ? ssrc[1] : 0},
+            .rtx_ssrc = p->opts->video ? ssrc[2] : 0,
+            .bitrate = {p->opts->audio_kbps * 1000,
+                        (p->opts->video_kbps ? p->opts->video_kbps : 1000) * 1000},
+            .ntp_offset_us = ntp_us - mono_us,
             /* JSEP: the offerer starts as the controlling agent; conflicts resolve by 487. */
             .controlling = p->opts->role == CLI_OFFER,
             .ice_ufrag = p->ufrag,
@@ -437,6 +474,40 @@ static int prepare_local(struct peer *p)
         l->cname = p->cname;
         /* The data section is always negotiated; media capabilities arrive with their features. */
         l->data = true;
+        /* We send media; receiving it comes with a later version. */
+        if (p->opts->audio) {
+                l->audio = SDP_DIR_SENDONLY;
+                l->audio_ssrc = ssrc[0];
+        }
+        if (p->opts->video) {
+                l->video = SDP_DIR_SENDONLY;
+                l->video_ssrc = ssrc[1];
+                l->video_rtx_ssrc = ssrc[2];
+        }
+        l->stream_id = p->cname;
+        if (p->opts->audio || p->opts->video) {
+                struct mediapipe_config mc = {
+                    .video = p->opts->video,
+                    .audio = p->opts->audio,
+                    .width = p->opts->width,
+                    .height = p->opts->height,
+                    .fps = p->opts->fps,
+                    .video_kbps = p->opts->video_kbps,
+                    .audio_bps = p->opts->audio_kbps * 1000,
+                    .fec = p->opts->audio_fec,
+                    .dtx = p->opts->audio_dtx,
+                    .after = media_after,
+                    .failed = media_failed,
+                    .arg = p,
+                };
+                char err[300];
+                rc = mediapipe_open(&mc, p->loop, &p->media, err, sizeof(err));
+                if (rc < 0) {
+                        log_error(NULL, "%s", err);
+                        return rc == -ENOMEM ? EXIT_FAILURE_INTERNAL : EXIT_DEVICE;
+                }
+                log_info("media", "%s", mediapipe_describe(p->media));
+        }
         return 0;
 }
 
@@ -662,6 +733,16 @@ static void handle_event(struct peer *p, const struct session_output *o)
                 break;
         case SESSION_EV_RELAY_FAILED:
                 turn_failed(p, o->base, o->message);
+                break;
+        case SESSION_EV_MEDIA_READY:
+                if (p->media) {
+                        log_info("media", "SRTP keyed: sending media");
+                        mediapipe_start(p->media, p->session);
+                }
+                break;
+        case SESSION_EV_KEYFRAME_REQUEST:
+                if (p->media)
+                        mediapipe_keyframe(p->media);
                 break;
         case SESSION_EV_REMOTE_MDNS:
                 resolve_mdns(p, &o->candidate);
@@ -994,6 +1075,15 @@ static void write_stats(struct peer *p, bool final)
             st.pair.local.base - SESSION_RELAY_BASE < p->n_turn)
                 st.local_relay_protocol =
                     p->relay_protocol[st.pair.local.base - SESSION_RELAY_BASE];
+        for (int k = 0; k < 2; k++) {
+                struct stats_outbound *m = &st.outbound[st.n_outbound];
+                if (session_media_stats(p->session, (enum session_media)k, &m->rtp) < 0)
+                        continue;
+                m->kind = k == SESSION_AUDIO ? "audio" : "video";
+                m->clock_rate = k == SESSION_AUDIO ? 48000 : 90000;
+                m->ssrc = session_media_ssrc(p->session, (enum session_media)k);
+                st.n_outbound++;
+        }
         struct session_dc_stats dcs[8];
         int n = session_dc_stats(p->session, dcs, 8);
         for (int i = 0; i < n && i < 8; i++) {
@@ -1149,6 +1239,7 @@ int cli_run_peer(const struct cli_opts *opts)
                         fclose(p->stats_out);
         }
         datapipe_free(p->pipe);
+        mediapipe_free(p->media);
         session_free(p->session);
         mdns_resolver_free(p->mdns);
         if (p->mdns_fd >= 0)

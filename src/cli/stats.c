@@ -95,6 +95,37 @@ int stats_format(const struct stats_snapshot *st, bool final, struct buf *b)
         } else {
                 buf_append_str(b, "}");
         }
+        for (int i = 0; i < st->n_outbound; i++) {
+                const struct stats_outbound *m = &st->outbound[i];
+                const struct rtp_sender_stats *r = &m->rtp;
+                buf_printf(b,
+                           ",{\"id\":\"OT%s\",\"type\":\"outbound-rtp\",\"timestamp\":%" PRIu64
+                           ",\"kind\":\"%s\",\"ssrc\":%" PRIu32 ",\"transportId\":\"T0\","
+                           "\"packetsSent\":%" PRIu64 ",\"bytesSent\":%" PRIu64
+                           ",\"headerBytesSent\":%" PRIu64 ",\"retransmittedPacketsSent\":%" PRIu64
+                           ",\"retransmittedBytesSent\":%" PRIu64 ",\"nackCount\":%" PRIu64
+                           ",\"pliCount\":%" PRIu64 ",\"firCount\":%" PRIu64,
+                           m->kind, ts, m->kind, m->ssrc, r->packets_sent, r->bytes_sent,
+                           r->header_bytes_sent, r->retransmitted_packets_sent,
+                           r->retransmitted_bytes_sent, r->nack_count, r->pli_count, r->fir_count);
+                if (strcmp(m->kind, "video") == 0)
+                        buf_printf(b, ",\"framesEncoded\":%" PRIu64 ",\"framesSent\":%" PRIu64,
+                                   r->frames_sent, r->frames_sent);
+                buf_append_str(b, "}");
+                if (r->have_report) {
+                        buf_printf(b,
+                                   ",{\"id\":\"RI%s\",\"type\":\"remote-inbound-rtp\","
+                                   "\"timestamp\":%" PRIu64 ",\"kind\":\"%s\",\"ssrc\":%" PRIu32
+                                   ",\"localId\":\"OT%s\",\"fractionLost\":%.4f,"
+                                   "\"packetsLost\":%" PRId32 ",\"jitter\":%.6f",
+                                   m->kind, ts, m->kind, m->ssrc, m->kind,
+                                   (double)r->fraction_lost / 256.0, r->packets_lost,
+                                   m->clock_rate ? (double)r->jitter / m->clock_rate : 0.0);
+                        if (r->rtt_valid)
+                                buf_printf(b, ",\"roundTripTime\":%.6f", (double)r->rtt_us / 1e6);
+                        buf_append_str(b, "}");
+                }
+        }
         for (int i = 0; i < st->n_channels; i++) {
                 const struct stats_channel *c = &st->channels[i];
                 buf_printf(b,

@@ -13,12 +13,20 @@
 
 #include "core/buf.h"
 #include "ice/ice.h"
+#include "rtp/rtp_sender.h"
 
 struct stats_channel {
         uint16_t id;
         char label[64];
         const char *state; /* "open", "closed" */
         uint64_t messages_sent, bytes_sent, messages_received, bytes_received;
+};
+
+struct stats_outbound {
+        const char *kind; /* "audio", "video" */
+        uint32_t ssrc;
+        uint32_t clock_rate;
+        struct rtp_sender_stats rtp;
 };
 
 struct stats_snapshot {
@@ -31,6 +39,8 @@ struct stats_snapshot {
         bool have_pair;
         struct ice_pair_stats pair;
         const char *local_relay_protocol; /* "udp", "tcp", "tls" for a relay candidate */
+        struct stats_outbound outbound[2];
+        int n_outbound;
         struct stats_channel channels[8];
         int n_channels;
 };

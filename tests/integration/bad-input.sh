@@ -31,12 +31,18 @@ run 2 "bad turn transport" "not a turn:USER:PASS@HOST" /dev/null -- offer --turn
 run 2 "bad max-retransmits" "--max-retransmits wants a whole number" /dev/null -- offer --data --max-retransmits x
 run 2 "negative max-lifetime" "--max-lifetime wants a whole number" /dev/null -- offer --data --max-lifetime -5
 run 2 "both reliability limits" "not both" /dev/null -- offer --data --max-retransmits 1 --max-lifetime 5
+run 2 "bad video size" "--video-size wants WIDTHxHEIGHT" /dev/null -- offer --video test --video-size 640x
+run 2 "odd video size" "--video-size wants WIDTHxHEIGHT" /dev/null -- offer --video test --video-size 641x480
+run 2 "bad fps" "--fps wants a number from 1 to 120" /dev/null -- offer --video test --fps 0
+run 2 "bad video bitrate" "--video-bitrate (kbit/s) wants a number" /dev/null -- offer --video test --video-bitrate lots
+run 13 "missing camera" "/dev/video-missing" /dev/null -- offer --video /dev/video-missing
+run 13 "unknown ALSA PCM" "no-such-pcm" /dev/null -- offer --audio no-such-pcm
 run 2 "bad stun port" "not a stun:host\[:port\] URI" /dev/null -- offer --stun stun:127.0.0.1:99999
 run 2 "negative timeout" "--timeout wants seconds" /dev/null -- answer -t -1
 run 2 "extra argument" 'unexpected argument "x"' /dev/null -- offer x
 run 2 "same signal file" "must differ" /dev/null -- offer --signal-in f --signal-out f
 run 2 "bad fd spec" "--signal-out wants fd:N" /dev/null -- answer --signal-in fd:x
-for opt in "--video test" "--audio test" "--video-out -" "--audio-out default"; do
+for opt in "--video-out -" "--audio-out default"; do
 	# shellcheck disable=SC2086
 	run 7 "unsupported $opt" "${opt%% *} is not supported yet" /dev/null -- offer $opt
 done
