@@ -24,6 +24,18 @@ static struct rtcp_packet *parse_all(const void *data, size_t len, size_t n)
         return p;
 }
 
+/* Field by field: the padding inside the struct is not part of the value. */
+static void assert_rb_equal(const struct rtcp_report_block *a, const struct rtcp_report_block *b)
+{
+        assert_int_equal(a->ssrc, b->ssrc);
+        assert_int_equal(a->fraction_lost, b->fraction_lost);
+        assert_int_equal(a->cumulative_lost, b->cumulative_lost);
+        assert_int_equal(a->ext_highest_seq, b->ext_highest_seq);
+        assert_int_equal(a->jitter, b->jitter);
+        assert_int_equal(a->lsr, b->lsr);
+        assert_int_equal(a->dlsr, b->dlsr);
+}
+
 static void test_sr_vector_and_round_trip(void **state)
 {
         (void)state;
@@ -59,7 +71,7 @@ static void test_sr_vector_and_round_trip(void **state)
         assert_int_equal(p->u.sr.packet_count, 10);
         assert_int_equal(p->u.sr.octet_count, 12000);
         assert_int_equal(p->u.sr.rb_count, 1);
-        assert_memory_equal(&p->u.sr.rb[0], &sr.rb[0], sizeof(sr.rb[0]));
+        assert_rb_equal(&p->u.sr.rb[0], &sr.rb[0]);
         free(p);
         buf_free(&b);
 }
@@ -81,7 +93,7 @@ static void test_rr_full_and_empty(void **state)
         assert_int_equal(p[0].kind, RTCP_KIND_RR);
         assert_int_equal(p[0].u.rr.rb_count, 31);
         for (unsigned i = 0; i < 31; i++)
-                assert_memory_equal(&p[0].u.rr.rb[i], &rr.rb[i], sizeof(rr.rb[i]));
+                assert_rb_equal(&p[0].u.rr.rb[i], &rr.rb[i]);
         assert_int_equal(p[1].kind, RTCP_KIND_RR);
         assert_int_equal(p[1].u.rr.ssrc, 8);
         assert_int_equal(p[1].u.rr.rb_count, 0);
