@@ -81,14 +81,15 @@ static void capture(uint32_t fourcc, unsigned w, unsigned h, unsigned frames)
                         assert_true(p->capture_us > last_t);
                 }
                 assert_true(p->capture_us <= clock_now_us());
-                assert_true(p->capture_us + 1000000 > clock_now_us());
+                /* Generous: sanitizer builds on a busy machine run far behind real time. */
+                assert_true(p->capture_us + 5000000 > clock_now_us());
                 last_seq = p->seq;
                 last_t = p->capture_us;
         }
         /* At 30 fps, N frames take about N/30 s; the machine may be busy, so only bound it. */
         uint64_t took = clock_now_us() - start;
         assert_true(took > (frames - 2) * 33333ULL / 2);
-        assert_true(took < frames * 33333ULL * 3 + 1000000);
+        assert_true(took < frames * 33333ULL * 10 + 5000000);
         videosrc_free(s);
 }
 
