@@ -166,29 +166,41 @@ void loop_stop(struct loop *l, int code)
         l->code = code;
 }
 
-static int run_due_timers(struct loop *l)
+/*
+ * Fires the timers that are due, earliest deadline first, but at most a bounded number per
+ * pass: a timer that is always overdue (an encoder slower than real time) must not keep the
+ * loop from reading its sockets and signals. Returns whether some timer is still due.
+ */
+static bool run_due_timers(struct loop *l)
 {
         uint64_t now = clock_now_us();
-        /* Fire one due timer per pass: a callback may add or cancel timers. */
-        for (int i = 0; i < l->ntimers; i++) {
-                if (l->timers[i].deadline <= now) {
-                        struct loop_timer t = l->timers[i];
-                        l->timers[i] = l->timers[--l->ntimers];
-                        t.cb(l, t.arg);
-                        return 1;
-                }
+        for (int fired = 0; fired < 8 && !l->stopped; fired++) {
+                int best = -1;
+                for (int i = 0; i < l->ntimers; i++)
+                        if (l->timers[i].deadline <= now &&
+                            (best < 0 || l->timers[i].deadline < l->timers[best].deadline))
+                                best = i;
+                if (best < 0)
+                        return false;
+                /* A callback may add or cancel timers: take this one out first. */
+                struct loop_timer t = l->timers[best];
+                l->timers[best] = l->timers[--l->ntimers];
+                t.cb(l, t.arg);
         }
-        return 0;
+        return true;
 }
 
 int loop_run(struct loop *l)
 {
         l->stopped = false;
         while (!l->stopped) {
-                if (run_due_timers(l))
-                        continue;
+                bool still_due = run_due_timers(l);
+                if (l->stopped)
+                        break;
                 int timeout_ms = -1;
-                if (l->ntimers) {
+                if (still_due) {
+                        timeout_ms = 0; /* look at the descriptors, then come back */
+                } else if (l->ntimers) {
                         uint64_t next = CLOCK_NEVER, now = clock_now_us();
                         for (int i = 0; i < l->ntimers; i++)
                                 if (l->timers[i].deadline < next)

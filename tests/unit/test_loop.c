@@ -86,12 +86,42 @@ static void test_signal_through_loop(void **state)
         loop_free(l);
 }
 
+static int overdue_runs;
+
+static void always_overdue(struct loop *l, void *arg)
+{
+        (void)arg;
+        overdue_runs++;
+        loop_add_timer(l, 0, always_overdue, NULL); /* due again at once, like a slow encoder */
+}
+
+/* A timer that is always due must not starve the descriptors (nor the signals). */
+static void test_overdue_timer_does_not_starve_fds(void **state)
+{
+        (void)state;
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        struct loop *l = loop_new();
+        ssize_t got = -1;
+        overdue_runs = 0;
+        loop_add_timer(l, 0, always_overdue, NULL);
+        assert_int_equal(loop_add_fd(l, p[0], EPOLLIN, on_pipe, &got), 0);
+        assert_int_equal(write(p[1], "x", 1), 1);
+        assert_int_equal(loop_run(l), 1);
+        assert_int_equal(got, 1);
+        assert_true(overdue_runs > 0 && overdue_runs < 1000);
+        loop_free(l);
+        close(p[0]);
+        close(p[1]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_timers_fire_in_deadline_order),
             cmocka_unit_test(test_fd_readiness),
             cmocka_unit_test(test_signal_through_loop),
+            cmocka_unit_test(test_overdue_timer_does_not_starve_fds),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
