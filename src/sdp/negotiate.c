@@ -837,7 +837,17 @@ static int check_rtp_answer(const struct sdp *offer, const struct sdp_media *om,
                 return set_err(err, -EBADMSG, "the answer lacks a=rtcp-mux in %s", name);
         enum sdp_direction od = sdp_media_direction(offer, om);
         enum sdp_direction ad = sdp_media_direction(answer, am);
-        if ((sends(ad) && !receives(od)) || (receives(ad) && !sends(od)))
+        /*
+         * Some stacks (Pion) answer sendrecv to a sendonly offer. What they would send we do not
+         * receive anyway, so the direction that matters still works: accept it with a note.
+         */
+        bool lenient = ad == SDP_DIR_SENDRECV && od == SDP_DIR_SENDONLY;
+        if (lenient)
+                log_info("sdp",
+                         "the answer says sendrecv in %s to a sendonly offer: taken as "
+                         "recvonly",
+                         name);
+        if (!lenient && ((sends(ad) && !receives(od)) || (receives(ad) && !sends(od))))
                 return set_err(err, -EBADMSG, "the answer says %s in %s, the offer said %s",
                                sdp_direction_name(ad), name, sdp_direction_name(od));
         for (size_t i = 0; i < am->n_extmaps; i++) {

@@ -415,6 +415,14 @@ static void test_directions(void **state)
         assert_int_not_equal(ans->media[1].port, 0);
         assert_int_equal(sdp_check_answer(offer, ans, NULL), 0);
         sdp_free(ans);
+        /* Pion answers sendrecv to a sendonly offer: taken as recvonly, not refused. */
+        ans = answer_ok(offer, &al);
+        ans->media[0].direction = SDP_DIR_SENDRECV;
+        assert_int_equal(sdp_check_answer(offer, ans, NULL), 0);
+        /* An answer that would send to our sendonly section is still refused. */
+        ans->media[0].direction = SDP_DIR_SENDONLY;
+        assert_int_equal(sdp_check_answer(offer, ans, NULL), -EBADMSG);
+        sdp_free(ans);
         sdp_free(offer);
 }
 
