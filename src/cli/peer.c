@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "core/rand.h"
 #include "dtls/cert.h"
+#include "dtls/srtp.h"
 #include "ice/mdns.h"
 #include "net/hostaddr.h"
 #include "net/stream.h"
@@ -380,6 +381,9 @@ static int prepare_local(struct peer *p)
         }
         p->n_hosts = (size_t)n;
         int rc;
+        /* Pay for libsrtp2's start-up now rather than in the middle of the handshake. */
+        if (srtp_lib_prepare() < 0)
+                log_warn("srtp", "cannot initialize libsrtp2");
         if (p->opts->identity) {
                 char msg[160];
                 rc = cert_load_pem(p->opts->identity, &p->cert, msg, sizeof(msg));

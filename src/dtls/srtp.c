@@ -34,6 +34,11 @@ static int lib_init(void)
         return 0;
 }
 
+int srtp_lib_prepare(void)
+{
+        return lib_init();
+}
+
 static int make_session(srtp_t *out, enum dtls_srtp_profile profile, srtp_ssrc_type_t dir,
                         const uint8_t *key, const uint8_t *salt)
 {

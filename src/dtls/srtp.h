@@ -31,6 +31,12 @@ struct srtp_ctx_stats {
 struct srtp_ctx;
 
 /* -EINVAL for DTLS_SRTP_NONE or an unknown profile, -EIO if libsrtp2 refuses. */
+/*
+ * Initializes libsrtp2 (Debian builds it on NSS, whose start-up takes ~50 ms). The shell calls
+ * it before signaling so that this cost is not paid between the handshake and the first packet;
+ * srtp_ctx_new does it on its own otherwise.
+ */
+int srtp_lib_prepare(void);
 int srtp_ctx_new(const struct dtls_srtp_keys *keys, enum dtls_role role, struct srtp_ctx **out);
 void srtp_ctx_free(struct srtp_ctx *c);
 

@@ -21,11 +21,36 @@ selected candidate pair on stderr, then stays up until the peer hangs up
 (DTLS close_notify), stdin reaches EOF, or --hold seconds (default 30) have
 passed.  Exit 0 if it connected, 1 otherwise.
 
+With --data-test (implies --connect): once connected, run a data-channel
+test instead of just staying up (see data_test below): open a channel of
+our own (label "aiortc"), send --text as one string message, an empty
+string, the 256 bytes 00..ff as one binary message, an empty binary
+message, then --send-file in 64 KiB binary messages, and close it; account
+every message on channels the peer opened (written raw to --recv-out,
+checked against --expect-sha256).  Exit 0 when our channel and every
+channel the peer opened are closed (and the sha256 matched), 1 otherwise.
+
+With --media-recv S (implies --connect): receive media.  The offer has
+recvonly audio and video transceivers (and the data channel); as answerer
+nothing is sent (the answer is recvonly for a sendonly offer).  Every
+received track is consumed with MediaStreamTrack.recv(): decoded video
+frames (and their size), VP8 key frames handed to the decoder and decoded
+audio samples (per channel) are counted, with the receivers' getStats()
+(packetsReceived, packetsLost) and the NACK/PLI aiortc sent.  Once
+connected, one JSON line per second for S seconds ("aiortc: media {...}"),
+then a verdict: pass when the video frames rose by at least --min-ratio
+(0.8) x --expect-fps (30) per second, the audio samples by at least 0.8 x
+48000 per second and the last frame was --expect-size (640x480, or "any").
+Afterwards the peer stays up as with --connect; exit 0 when media passed
+and it connected, 1 otherwise.
+
 Needs python3-aiortc; run with /usr/bin/python3.
 """
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
 import sys
 
@@ -55,10 +80,16 @@ def new_pc():
 
 async def do_offer(args):
     pc = new_pc()
-    if not args.data_only:
+    if args.media_recv:
+        MediaRecv.attach(pc, args)
+        pc.addTransceiver("audio", direction="recvonly")
+        pc.addTransceiver("video", direction="recvonly")
+    elif not args.data_only:
         pc.addTrack(AudioStreamTrack())
         pc.addTrack(VideoStreamTrack())
-    pc.createDataChannel("data")
+    our_channel = pc.createDataChannel("aiortc" if args.data_test else "data")
+    if args.data_test:
+        DataTest.attach(pc, args, our_channel)
     offer = await pc.createOffer()
     # aiortc gathers all host candidates inside setLocalDescription.
     await asyncio.wait_for(pc.setLocalDescription(offer), args.timeout)
@@ -85,6 +116,10 @@ async def do_offer(args):
 
 async def do_answer(args):
     pc = new_pc()
+    if args.data_test:
+        DataTest.attach(pc, args, None)
+    if args.media_recv:
+        MediaRecv.attach(pc, args)
     loop = asyncio.get_running_loop()
     try:
         offer = await loop.run_in_executor(None, sdpio.read_sdp, args.timeout)
@@ -94,8 +129,9 @@ async def do_answer(args):
         await asyncio.wait_for(
             pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer")),
             args.timeout)
-        # Send on every audio/video m-line the offer has (sendrecv answer).
-        for t in pc.getTransceivers():
+        # Send on every audio/video m-line the offer has (sendrecv answer),
+        # or nothing at all with --media-recv (recvonly answer).
+        for t in ([] if args.media_recv else pc.getTransceivers()):
             if t.kind == "audio":
                 pc.addTrack(AudioStreamTrack())
             elif t.kind == "video":
@@ -176,6 +212,11 @@ async def stay_connected(pc, args):
         " DTLS %s (role %s), pair %s"
         % ((loop.time() - t0) * 1000, pc.connectionState, pc.iceConnectionState,
            dtls.state, dtls._role, selected_pair(dtls)))
+    if args.data_test:
+        return await pc._data_test.run(dtls)
+    code = 0
+    if args.media_recv:
+        code = await pc._media_recv.run(dtls)
 
     # Stay up: the peer's close_notify closes the DTLS transport; stdin EOF
     # means the peer's program ended.
@@ -214,7 +255,317 @@ async def stay_connected(pc, args):
             await asyncio.wait_for(pc.close(), 2)
         except Exception:
             pass
-    return 0
+    return code
+
+
+class DataTest:
+    """--data-test: one channel of ours sent and closed, the peer's channels
+    accounted, both directions must end with every channel closed."""
+
+    CHUNK = 65536
+
+    def __init__(self, pc, args, channel):
+        self.pc = pc
+        self.args = args
+        self.ours = channel
+        self.theirs = []     # channels the peer opened
+        self.h = hashlib.sha256()
+        self.received = 0
+        self.messages = 0
+        self.kinds = {"string": 0, "binary": 0, "empty": 0}
+        self.out = open(args.recv_out, "wb") if args.recv_out else None
+        self.changed = asyncio.Event()
+        pc.on("datachannel", self.on_datachannel)
+
+    @classmethod
+    def attach(cls, pc, args, channel):
+        pc._data_test = cls(pc, args, channel)
+
+    def log(self, msg):
+        sys.stderr.write("aiortc: %s\n" % msg)
+        sys.stderr.flush()
+
+    def on_datachannel(self, ch):
+        self.theirs.append(ch)
+        self.log("data: the peer opened channel %r (id %s, ordered %s, maxRetransmits %s,"
+                 " maxPacketLifeTime %s)" % (ch.label, ch.id, ch.ordered, ch.maxRetransmits,
+                                             ch.maxPacketLifeTime))
+
+        @ch.on("message")
+        def on_message(m):
+            if isinstance(m, str):
+                data = m.encode("utf-8")
+                self.kinds["string"] += 1
+            else:
+                data = bytes(m)
+                self.kinds["binary"] += 1
+            if not data:
+                self.kinds["empty"] += 1
+            self.messages += 1
+            self.received += len(data)
+            self.h.update(data)
+            if self.out:
+                self.out.write(data)
+
+        @ch.on("close")
+        def on_close():
+            self.changed.set()
+        self.changed.set()
+
+    async def wait_until(self, cond, what):
+        deadline = asyncio.get_running_loop().time() + self.args.timeout
+        while not cond():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise asyncio.TimeoutError(what)
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), min(left, 0.05))
+            except asyncio.TimeoutError:
+                pass
+
+    async def send_all(self):
+        ch = self.ours
+        if ch is None:
+            ch = self.ours = self.pc.createDataChannel("aiortc")
+        ch.on("close", self.changed.set)
+        ch.on("open", self.changed.set)
+        await self.wait_until(lambda: ch.readyState != "connecting", "our channel to open")
+        if ch.readyState != "open":
+            raise RuntimeError("our channel is %s" % ch.readyState)
+        self.log("data: our channel %r open (id %s)" % (ch.label, ch.id))
+        sent = hashlib.sha256()
+        n = 0
+        msgs = [self.args.text, "", bytes(range(256)), b""]
+        for m in msgs:
+            ch.send(m)
+            b = m.encode("utf-8") if isinstance(m, str) else m
+            sent.update(b)
+            n += len(b)
+        count = len(msgs)
+        if self.args.send_file:
+            with open(self.args.send_file, "rb") as f:
+                while True:
+                    chunk = f.read(self.CHUNK)
+                    if not chunk:
+                        break
+                    # flow control: keep at most 1 MiB queued in aiortc
+                    await self.wait_until(lambda: ch.bufferedAmount <= (1 << 20),
+                                          "the send buffer to drain")
+                    ch.send(chunk)
+                    sent.update(chunk)
+                    n += len(chunk)
+                    count += 1
+        # aiortc 1.4.0 sends the stream reset with the last TSN assigned so
+        # far and drops what is still queued: close only once all of it has
+        # been handed to SCTP.
+        await self.wait_until(lambda: ch.bufferedAmount == 0, "the send buffer to drain")
+        ch.close()
+        self.log("data: sent %d bytes in %d messages (sha256 %s), closing our channel"
+                 % (n, count, sent.hexdigest()))
+
+    async def run(self, dtls):
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        dtls.on("statechange", self.changed.set)
+        ok = True
+        try:
+            await self.send_all()
+            await self.wait_until(
+                lambda: (self.ours.readyState == "closed" and self.theirs
+                         and all(c.readyState == "closed" for c in self.theirs))
+                or dtls.state in ("closed", "failed"),
+                "every channel to close")
+        except (asyncio.TimeoutError, RuntimeError) as e:
+            self.log("data: failed: %s: %s" % ("timed out waiting for" if isinstance(
+                e, asyncio.TimeoutError) else "error", e))
+            ok = False
+        if self.out:
+            self.out.close()
+        digest = self.h.hexdigest()
+        states = "ours %s, theirs %s, DTLS %s" % (
+            self.ours.readyState if self.ours else "none",
+            ",".join(c.readyState for c in self.theirs) or "none", dtls.state)
+        self.log("data: received %d bytes in %d messages (%d string, %d binary, %d empty)"
+                 " (sha256 %s) in %.1f s; channels: %s"
+                 % (self.received, self.messages, self.kinds["string"], self.kinds["binary"],
+                    self.kinds["empty"], digest, loop.time() - t0, states))
+        if ok and not (self.ours.readyState == "closed" and self.theirs
+                       and all(c.readyState == "closed" for c in self.theirs)):
+            self.log("data: failed: the session ended before every channel closed (%s)" % states)
+            ok = False
+        if self.args.expect_sha256 and digest != self.args.expect_sha256.lower():
+            self.log("data: failed: sha256 of the bytes received is %s, expected %s"
+                     % (digest, self.args.expect_sha256))
+            ok = False
+        if ok:
+            self.log("data: test passed")
+        # leave the hang-up to the peer; give its close_notify a moment
+        await asyncio.sleep(0.2)
+        return 0 if ok else 1
+
+
+class MediaRecv:
+    """--media-recv: count what aiortc decodes from the received tracks."""
+
+    def __init__(self, pc, args):
+        self.pc = pc
+        self.args = args
+        self.frames = 0          # decoded video frames returned by recv()
+        self.size = None
+        self.sizes = {}
+        self.samples = 0         # decoded audio samples (per channel)
+        self.audio_frames = 0
+        self.audio_format = None
+        self.tasks = []
+        self.errors = []
+        pc.on("track", self.on_track)
+
+    # Counters kept on the classes (one peer connection per program): VP8
+    # frames handed to the decoder, key frames among them, RTCP sent.
+    keyframes = 0
+    encoded = 0
+    nacks = 0
+    plis = 0
+
+    @classmethod
+    def attach(cls, pc, args):
+        pc._media_recv = cls(pc, args)
+        cls.hook()
+
+    @classmethod
+    def hook(cls):
+        from aiortc.codecs import vpx
+        from aiortc.rtcrtpreceiver import RTCRtpReceiver
+        decode = vpx.Vp8Decoder.decode
+
+        def counting_decode(self, encoded_frame):
+            data = encoded_frame.data
+            cls.encoded += 1
+            # VP8 frame tag (RFC 6386 9.1): bit 0 of the first byte is 0 for
+            # a key frame.
+            if data and not data[0] & 1:
+                cls.keyframes += 1
+            return decode(self, encoded_frame)
+        vpx.Vp8Decoder.decode = counting_decode
+        send_nack = RTCRtpReceiver._send_rtcp_nack
+        send_pli = RTCRtpReceiver._send_rtcp_pli
+
+        async def counting_nack(self, media_ssrc, lost):
+            cls.nacks += 1
+            return await send_nack(self, media_ssrc, lost)
+
+        async def counting_pli(self, media_ssrc):
+            cls.plis += 1
+            return await send_pli(self, media_ssrc)
+        RTCRtpReceiver._send_rtcp_nack = counting_nack
+        RTCRtpReceiver._send_rtcp_pli = counting_pli
+
+    def log(self, msg):
+        sys.stderr.write("aiortc: %s\n" % msg)
+        sys.stderr.flush()
+
+    def on_track(self, track):
+        self.log("media: track %s (id %s)" % (track.kind, track.id))
+        self.tasks.append(asyncio.ensure_future(self.consume(track)))
+
+    async def consume(self, track):
+        from aiortc.mediastreams import MediaStreamError
+        try:
+            while True:
+                frame = await track.recv()
+                if track.kind == "video":
+                    self.frames += 1
+                    self.size = "%dx%d" % (frame.width, frame.height)
+                    self.sizes[self.size] = self.sizes.get(self.size, 0) + 1
+                else:
+                    self.audio_frames += 1
+                    self.samples += frame.samples
+                    self.audio_format = "%s %s %d Hz" % (frame.format.name, frame.layout.name,
+                                                         frame.sample_rate)
+        except MediaStreamError:
+            pass  # the track ended
+        except Exception as e:  # report, do not hang
+            self.errors.append("%s track: %s: %s" % (track.kind, type(e).__name__, e))
+
+    async def receiver_stats(self):
+        out = {}
+        for t in self.pc.getTransceivers():
+            if t.kind not in ("audio", "video"):
+                continue
+            try:
+                report = await asyncio.wait_for(t.receiver.getStats(), 2)
+            except Exception:
+                continue
+            for s in report.values():
+                if getattr(s, "type", None) == "inbound-rtp":
+                    out[t.kind] = {"ssrc": s.ssrc, "packetsReceived": s.packetsReceived,
+                                   "packetsLost": s.packetsLost, "jitter": s.jitter}
+            codecs = t.receiver._RTCRtpReceiver__codecs if hasattr(
+                t.receiver, "_RTCRtpReceiver__codecs") else {}
+            if codecs and t.kind in out:
+                out[t.kind]["codecs"] = sorted("%s/%d" % (c.mimeType, pt)
+                                               for pt, c in codecs.items())
+        return out
+
+    async def sample(self, t):
+        st = await self.receiver_stats()
+        cls = type(self)
+        return {
+            "t": round(t, 1),
+            "video": dict(st.get("video", {}), framesDecoded=self.frames, size=self.size,
+                          framesToDecoder=cls.encoded, keyFrames=cls.keyframes,
+                          nackSent=cls.nacks, pliSent=cls.plis),
+            "audio": dict(st.get("audio", {}), samples=self.samples,
+                          frames=self.audio_frames, format=self.audio_format),
+        }
+
+    async def run(self, dtls):
+        args = self.args
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        first = await self.sample(0)
+        self.log("media " + json.dumps(first))
+        last = first
+        for i in range(1, int(args.media_recv) + 1):
+            await asyncio.sleep(max(0, t0 + i - loop.time()))
+            last = await self.sample(loop.time() - t0)
+            self.log("media " + json.dumps(last))
+        secs = loop.time() - t0
+        frames = last["video"]["framesDecoded"] - first["video"]["framesDecoded"]
+        samples = last["audio"]["samples"] - first["audio"]["samples"]
+        fps, sps = frames / secs, samples / secs
+        problems = []
+        if fps < args.min_ratio * args.expect_fps:
+            problems.append("video decoded at %.1f fps < %.1f"
+                            % (fps, args.min_ratio * args.expect_fps))
+        if sps < args.min_ratio * 48000:
+            problems.append("audio decoded at %d samples/s < %d"
+                            % (sps, args.min_ratio * 48000))
+        if args.expect_size != "any" and self.size != args.expect_size:
+            problems.append("frame size %s, expected %s" % (self.size, args.expect_size))
+        problems += self.errors
+        v, a = last["video"], last["audio"]
+        verdict = {
+            "seconds": round(secs, 2),
+            "video": {"framesDecoded": frames, "fps": round(fps, 2), "size": self.size,
+                      "sizes": self.sizes, "keyFrames": v["keyFrames"],
+                      "framesToDecoder": v["framesToDecoder"],
+                      "packetsReceived": v.get("packetsReceived"),
+                      "packetsLost": v.get("packetsLost"), "nackSent": v["nackSent"],
+                      "pliSent": v["pliSent"]},
+            "audio": {"samples": samples, "samplesPerSecond": round(sps),
+                      "format": self.audio_format,
+                      "packetsReceived": a.get("packetsReceived"),
+                      "packetsLost": a.get("packetsLost")},
+        }
+        self.log("media verdict " + json.dumps(verdict))
+        if problems:
+            self.log("media FAILED: " + "; ".join(problems))
+            return 1
+        self.log("media ok: video %.1f fps %s (%d frames, %d key), audio %d samples/s in %.1f s"
+                 % (fps, self.size, frames, v["keyFrames"], sps, secs))
+        return 0
 
 
 def main():
@@ -228,13 +579,35 @@ def main():
                     help="run ICE + DTLS after signaling and stay connected")
     ap.add_argument("--hold", type=float, default=30.0,
                     help="with --connect: longest stay once connected (default 30)")
+    ap.add_argument("--data-test", action="store_true",
+                    help="after connecting, run the data-channel test (implies --connect)")
+    ap.add_argument("--text", default="hello from aiortc",
+                    help="--data-test: the string message to send")
+    ap.add_argument("--send-file", help="--data-test: bulk data to send after the messages")
+    ap.add_argument("--recv-out", help="--data-test: write the bytes received here")
+    ap.add_argument("--expect-sha256", help="--data-test: sha256 the received bytes must have")
+    ap.add_argument("--media-recv", type=float, default=0, metavar="S",
+                    help="receive audio/video and count what is decoded for S seconds"
+                    " (implies --connect)")
+    ap.add_argument("--expect-fps", type=float, default=30.0,
+                    help="--media-recv: the sender's frame rate (default 30)")
+    ap.add_argument("--expect-size", default="640x480",
+                    help="--media-recv: the frame size expected, WxH or any (default 640x480)")
+    ap.add_argument("--min-ratio", type=float, default=0.8,
+                    help="--media-recv: share of the expected rates required (default 0.8)")
     args = ap.parse_args()
+    if args.data_test:
+        args.connect = True
+    if args.media_recv:
+        if args.data_only or args.data_test:
+            ap.error("--media-recv goes without --data-only and --data-test")
+        args.connect = True
     if args.mode == "check":
         sys.exit(0)  # the imports above succeeded
     if not args.connect:
         signaling_only()
     coro = do_offer(args) if args.mode == "offer" else do_answer(args)
-    bound = 3 * args.timeout + (args.hold if args.connect else 0)
+    bound = 3 * args.timeout + (args.hold if args.connect else 0) + args.media_recv
     try:
         code = asyncio.run(asyncio.wait_for(coro, bound))
     except asyncio.TimeoutError:

@@ -10,6 +10,26 @@
 //   chromium_peer.js check
 //       exit 0 when /usr/bin/chromium and playwright-core are there, else say
 //       what is missing and exit 2.
+//   chromium_peer.js offer|answer --media-recv S [--expect-fps N]
+//                    [--expect-size WxH] [--min-ratio R] [--hold S] [--timeout S]
+//       receive media (implies --connect): the offer has recvonly audio and
+//       video transceivers and a data channel; as answerer, nothing is sent
+//       (the answer is recvonly for a sendonly offer). Once connected,
+//       getStats() is sampled every second for S seconds and each sample
+//       printed on stderr as one JSON line ("chromium: media {...}"):
+//       inbound-rtp video framesDecoded, framesPerSecond, frameWidth/Height,
+//       keyFramesDecoded, packetsLost, nackCount, pliCount, firCount and audio
+//       totalSamplesReceived, concealedSamples, packetsReceived, packetsLost.
+//       Then a verdict: exit 0 when framesDecoded rose by at least R (default
+//       0.8) x N (default 30) frames per second, totalSamplesReceived by at
+//       least R x 48000 per second, and so did totalSamplesReceived minus
+//       concealedSamples (NetEq conceals missing packets, and those samples
+//       count as received), and the last frame size is WxH (default
+//       640x480; "any" skips that check); else exit 1 with the numbers. The
+//       received tracks are played in muted <video> and <audio> elements (the
+//       audio is only decoded and counted while something plays it out).
+//       Afterwards the peer stays up as with --connect (until the peer hangs
+//       up, stdin EOF or --hold).
 //
 // A description is plain SDP followed by one empty line (or EOF), as for the
 // other peers (sdpio.py). The RTCPeerConnection lives in a page that this
@@ -47,12 +67,19 @@ function say(msg) {
 // ---- command line ----------------------------------------------------------
 function usage() {
   process.stderr.write('usage: chromium_peer.js offer|answer|check [--data-only] ' +
-    '[--connect [--hold S]] [--timeout S]\n');
+    '[--connect [--hold S]] [--timeout S]\n' +
+    '       chromium_peer.js offer|answer --media-recv S [--expect-fps N] ' +
+    '[--expect-size WxH|any] [--min-ratio R] [--hold S] [--timeout S]\n' +
+    '       chromium_peer.js offer|answer --data-test [--data-only] [--text T] [--send-file F] ' +
+    '[--recv-out F] [--expect-sha256 HEX] [--timeout S]\n');
   process.exit(2);
 }
 
 const argv = process.argv.slice(2);
-const opts = { mode: argv[0], dataOnly: false, connect: false, hold: 30, timeout: 10 };
+const opts = {
+  mode: argv[0], dataOnly: false, connect: false, hold: 30, timeout: 10,
+  mediaRecv: 0, expectFps: 30, expectSize: '640x480', minRatio: 0.8,
+};
 if (!['offer', 'answer', 'check'].includes(opts.mode)) usage();
 for (let i = 1; i < argv.length; i++) {
   const a = argv[i];
@@ -65,7 +92,20 @@ for (let i = 1; i < argv.length; i++) {
   else if (a === '--connect') opts.connect = true;
   else if (a === '--hold') opts.hold = num();
   else if (a === '--timeout') opts.timeout = num();
-  else usage();
+  else if (a === '--media-recv') opts.mediaRecv = num();
+  else if (a === '--expect-fps') opts.expectFps = num();
+  else if (a === '--min-ratio') opts.minRatio = num();
+  else if (a === '--data-test') opts.dataTest = opts.connect = true; // chromium_datatest.js
+  else if (['--text', '--send-file', '--recv-out', '--expect-sha256'].includes(a) && i + 1 < argv.length) {
+    opts[a.slice(2).replace(/-(.)/g, (m, c) => c.toUpperCase())] = argv[++i];
+  } else if (a === '--expect-size') {
+    opts.expectSize = argv[++i];
+    if (!/^(\d+x\d+|any)$/.test(opts.expectSize || '')) usage();
+  } else usage();
+}
+if (opts.mediaRecv) {
+  if (opts.dataOnly) usage();
+  opts.connect = true;
 }
 
 function loadPlaywright() {
@@ -128,7 +168,7 @@ function bounded(promise, ms, what) {
 
 // Watchdog: whatever blocks, never outlive 3 timeouts (plus the hold).
 setTimeout(() => finish(1, opts.mode + ' timed out'),
-  (3 * opts.timeout + (opts.connect ? opts.hold : 0)) * 1000).unref();
+  (3 * opts.timeout + (opts.connect ? opts.hold : 0) + opts.mediaRecv) * 1000).unref();
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => finish(sig === 'SIGINT' ? 130 : 143, 'stopped by ' + sig));
 }
@@ -233,16 +273,32 @@ function gathered(ms) {
   });
 }
 
+// Received tracks play in muted elements: Chromium pulls (decodes) remote
+// audio only while something plays it out.
+const sinks = [];
+function playTrack(track) {
+  const el = document.createElement(track.kind === 'video' ? 'video' : 'audio');
+  el.muted = true;
+  el.autoplay = true;
+  el.playsInline = true;
+  el.srcObject = new MediaStream([track]);
+  document.body.appendChild(el);
+  sinks.push(el);
+  el.play().catch((e) => console.log('play() ' + track.kind + ': ' + e.message));
+}
+
 function newPc() {
   pc = new RTCPeerConnection({ iceServers: [] });
   pc.ondatachannel = (e) => { dc = e.channel; };
+  pc.ontrack = (e) => playTrack(e.track);
 }
 
-async function makeOffer(dataOnly, ms) {
+async function makeOffer(dataOnly, ms, recvOnly) {
   newPc();
   if (!dataOnly) {
-    pc.addTransceiver('audio');
-    pc.addTransceiver('video');
+    const init = recvOnly ? { direction: 'recvonly' } : {};
+    pc.addTransceiver('audio', init);
+    pc.addTransceiver('video', init);
   }
   dc = pc.createDataChannel('data');
   await pc.setLocalDescription();
@@ -282,6 +338,28 @@ function states() {
 function addr(c) {
   const a = c.address || c.ip || '?';
   return (a.includes(':') ? '[' + a + ']' : a) + ':' + c.port;
+}
+
+// inbound-rtp counters for --media-recv (the first stream of each kind).
+const VIDEO_KEYS = ['framesDecoded', 'framesPerSecond', 'frameWidth', 'frameHeight',
+  'keyFramesDecoded', 'framesReceived', 'framesDropped', 'packetsReceived', 'packetsLost',
+  'nackCount', 'pliCount', 'firCount', 'bytesReceived', 'jitter', 'decoderImplementation'];
+const AUDIO_KEYS = ['totalSamplesReceived', 'concealedSamples', 'silentConcealedSamples',
+  'packetsReceived', 'packetsLost', 'bytesReceived', 'jitter', 'audioLevel'];
+async function mediaStats() {
+  const stats = await pc.getStats();
+  const out = { video: null, audio: null };
+  stats.forEach((s) => {
+    if (s.type !== 'inbound-rtp' || out[s.kind]) return;
+    const o = { ssrc: s.ssrc, mid: s.mid };
+    for (const k of (s.kind === 'video' ? VIDEO_KEYS : AUDIO_KEYS)) {
+      if (s[k] !== undefined) o[k] = s[k];
+    }
+    const c = s.codecId && stats.get(s.codecId);
+    if (c) o.codec = c.mimeType + '/' + c.payloadType;
+    out[s.kind] = o;
+  });
+  return out;
 }
 
 async function details() {
@@ -338,6 +416,8 @@ function chromiumArgs() {
     '--mute-audio',
     '--password-store=basic',
     '--use-mock-keychain',
+    // --media-recv plays the received tracks (muted) without a user gesture.
+    '--autoplay-policy=no-user-gesture-required',
     '--no-pings',
     // No name is ever resolved (the page is http://127.0.0.1:PORT/): without
     // this, background services still look up Google hosts at the
@@ -422,6 +502,9 @@ async function stayConnected(page) {
   say('connected in ' + elapsed + ' ms: connectionState ' + st.connection +
     ', iceConnectionState ' + st.ice + ', DTLS ' + st.dtls + ' (role ' + d.dtlsRole +
     ', ' + d.cipher + ', ' + d.srtpCipher + '), pair ' + d.pair);
+  let code = 0;
+  if (opts.mediaRecv) code = await mediaRecv(page);
+  if (opts.dataTest) return require('./chromium_datatest.js').run(page, opts, say);
 
   const end = Date.now() + opts.hold * 1000;
   let reason = 'hold time of ' + opts.hold + ' s over';
@@ -443,6 +526,79 @@ async function stayConnected(page) {
     await sleep(20);
   }
   say('end after ' + ((Date.now() - t0) / 1000).toFixed(1) + ' s connected: ' + reason);
+  return code;
+}
+
+// --media-recv: sample getStats() once a second for opts.mediaRecv seconds,
+// one JSON line per sample, then the verdict. 0 when video and audio came in
+// at the expected rates, 1 otherwise.
+async function mediaRecv(page) {
+  const ms = opts.timeout * 1000;
+  const sample = async () => bounded(page.evaluate(() => mediaStats()), ms, 'getStats');
+  const t0 = Date.now();
+  const first = await sample();
+  const at = (t) => Math.round((t - t0) / 100) / 10;
+  process.stderr.write('chromium: media ' + JSON.stringify({ t: 0, ...first }) + '\n');
+  let last = first;
+  for (let i = 1; i <= opts.mediaRecv; i++) {
+    const wait = t0 + i * 1000 - Date.now();
+    if (wait > 0) await sleep(wait);
+    last = await sample();
+    process.stderr.write('chromium: media ' + JSON.stringify({ t: at(Date.now()), ...last }) + '\n');
+  }
+  const secs = (Date.now() - t0) / 1000;
+  const v0 = first.video || {};
+  const v1 = last.video || {};
+  const a0 = first.audio || {};
+  const a1 = last.audio || {};
+  const frames = (v1.framesDecoded || 0) - (v0.framesDecoded || 0);
+  const samples = (a1.totalSamplesReceived || 0) - (a0.totalSamplesReceived || 0);
+  // totalSamplesReceived includes the samples NetEq made up (concealment):
+  // it rises at 48000/s as long as the track plays, packets or not. What
+  // was really decoded is the rest.
+  const concealed = (a1.concealedSamples || 0) - (a0.concealedSamples || 0);
+  const fps = frames / secs;
+  const sps = samples / secs;
+  const decodedSps = (samples - concealed) / secs;
+  const size = v1.frameWidth ? v1.frameWidth + 'x' + v1.frameHeight : 'none';
+  const problems = [];
+  if (fps < opts.minRatio * opts.expectFps) {
+    problems.push('video decoded at ' + fps.toFixed(1) + ' fps < ' +
+      (opts.minRatio * opts.expectFps).toFixed(1));
+  }
+  if (sps < opts.minRatio * 48000) {
+    problems.push('audio received at ' + Math.round(sps) + ' samples/s < ' +
+      Math.round(opts.minRatio * 48000));
+  } else if (decodedSps < opts.minRatio * 48000) {
+    problems.push('audio decoded (not concealed) at ' + Math.round(decodedSps) +
+      ' samples/s < ' + Math.round(opts.minRatio * 48000) + ' (' + concealed +
+      ' of ' + samples + ' samples concealed)');
+  }
+  if (opts.expectSize !== 'any' && size !== opts.expectSize) {
+    problems.push('frame size ' + size + ', expected ' + opts.expectSize);
+  }
+  const verdict = {
+    seconds: Number(secs.toFixed(2)),
+    video: {
+      codec: v1.codec, framesDecoded: frames, fps: Number(fps.toFixed(2)), size,
+      keyFramesDecoded: v1.keyFramesDecoded, framesDropped: v1.framesDropped,
+      packetsReceived: v1.packetsReceived, packetsLost: v1.packetsLost, nackCount: v1.nackCount,
+      pliCount: v1.pliCount, firCount: v1.firCount, decoder: v1.decoderImplementation,
+    },
+    audio: {
+      codec: a1.codec, totalSamplesReceived: samples, samplesPerSecond: Math.round(sps),
+      concealedSamples: concealed, decodedSamplesPerSecond: Math.round(decodedSps),
+      packetsReceived: a1.packetsReceived, packetsLost: a1.packetsLost,
+    },
+  };
+  process.stderr.write('chromium: media verdict ' + JSON.stringify(verdict) + '\n');
+  if (problems.length) {
+    say('media FAILED: ' + problems.join('; '));
+    return 1;
+  }
+  say('media ok: video ' + fps.toFixed(1) + ' fps ' + size + ' (' + frames + ' frames, ' +
+    (v1.keyFramesDecoded || 0) + ' key), audio ' + Math.round(sps) + ' samples/s (' +
+    Math.round(decodedSps) + ' decoded, the rest concealed) in ' + secs.toFixed(1) + ' s');
   return 0;
 }
 
@@ -452,9 +608,11 @@ async function main() {
   if (!pw) return finish(2, 'playwright-core not installed (npm ci in tests/interop/node)');
   const ms = opts.timeout * 1000;
   const page = await openPage(pw);
+  if (opts.dataTest) await require('./chromium_datatest.js').install(page);
   const remote = (sdp) => (opts.connect ? sdp : stripCandidates(sdp));
   if (opts.mode === 'offer') {
-    const offer = await bounded(page.evaluate(([d, t]) => makeOffer(d, t), [opts.dataOnly, ms]),
+    const offer = await bounded(page.evaluate(([d, t, r]) => makeOffer(d, t, r),
+      [opts.dataOnly, ms, opts.mediaRecv > 0]),
       ms + 1000, 'createOffer');
     warnMdns(offer);
     writeSdp(offer);

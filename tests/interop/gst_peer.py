@@ -28,11 +28,26 @@ the selected candidate pair on stderr, then stays up until the peer hangs
 up (DTLS transport closed), stdin reaches EOF, or --hold seconds (default
 30) have passed.  Exit 0 if it connected, 1 otherwise.
 
+With --media-recv S (implies --connect): receive media.  The offer has
+recvonly audio (Opus) and video (VP8) transceivers and a data channel; as
+answerer nothing is sent (webrtcbin answers a sendonly offer recvonly).
+Each stream webrtcbin hands out is decoded (rtpvp8depay ! vp8dec, or
+rtpopusdepay ! opusdec) into a fakesink whose handoffs are counted:
+decoded video frames and their size, key frames reaching vp8dec, decoded
+audio samples per channel, with webrtcbin's get-stats for the inbound
+streams.  Once connected, one JSON line per second for S seconds ("gst:
+media {...}"), then a verdict: pass when the video frames rose by at least
+--min-ratio (0.8) x --expect-fps (30) per second, the audio samples by at
+least 0.8 x 48000 per second and the last frame was --expect-size (640x480,
+or "any").  Afterwards the peer stays up as with --connect; exit 0 when
+media passed and it connected, 1 otherwise.
+
 Needs gstreamer1.0-plugins-{base,good,bad}, gstreamer1.0-nice, python3-gi,
 gir1.2-gstreamer-1.0 and gir1.2-gst-plugins-bad-1.0.
 """
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -166,11 +181,206 @@ class Peer:
                   GstWebRTC.WebRTCSessionDescription.new(t, msg))
 
 
+class MediaRecv:
+    """--media-recv: decode what webrtcbin receives and count it."""
+
+    def __init__(self, peer):
+        self.peer = peer
+        self.lock = threading.Lock()
+        self.frames = 0
+        self.size = None
+        self.keyframes = 0
+        self.to_decoder = 0
+        self.samples = 0
+        self.audio_buffers = 0
+        self.audio_format = None
+        self.streams = []
+        self.errors = []
+        peer.w.connect("pad-added", self.on_pad)
+
+    def add_recvonly(self):
+        """Offer side: recvonly Opus and VP8 transceivers."""
+        rv = GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY
+        # (encoding-params=2: RFC 7587's "opus/48000/2"; without it the
+        # offer says "OPUS/48000", which answerers may refuse)
+        for caps in ("application/x-rtp,media=audio,encoding-name=OPUS,payload=111,"
+                     "clock-rate=48000,encoding-params=(string)2",
+                     "application/x-rtp,media=video,encoding-name=VP8,payload=96,"
+                     "clock-rate=90000"):
+            if self.peer.w.emit("add-transceiver", rv, Gst.Caps.from_string(caps)) is None:
+                sdpio.fail("gst: add-transceiver %s failed" % caps)
+
+    def on_pad(self, w, pad):
+        if pad.get_direction() != Gst.PadDirection.SRC:
+            return
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        st = caps.get_structure(0)
+        media = st.get_string("media")
+        enc = (st.get_string("encoding-name") or "").upper()
+        self.streams.append("%s %s pt %s" % (media, enc, st.get_value("payload")
+                                             if st.has_field("payload") else "?"))
+        sys.stderr.write("gst: media: pad %s: %s\n" % (pad.get_name(), caps.to_string()))
+        sys.stderr.flush()
+        if media == "video" and enc == "VP8":
+            desc = "queue ! rtpvp8depay name=depay ! vp8dec name=dec ! fakesink name=sink"
+        elif media == "audio" and enc == "OPUS":
+            desc = "queue ! rtpopusdepay ! opusdec name=dec ! fakesink name=sink"
+        else:
+            desc = "fakesink name=sink"
+            self.errors.append("unexpected stream %s" % caps.to_string())
+        b = Gst.parse_bin_from_description(desc, True)
+        sink = b.get_by_name("sink")
+        sink.set_property("sync", False)
+        sink.set_property("async", False)
+        sink.set_property("signal-handoffs", True)
+        if media == "video":
+            sink.connect("handoff", self.on_video)
+            dec = b.get_by_name("dec")
+            if dec is not None:
+                dec.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self.on_encoded)
+        else:
+            sink.connect("handoff", self.on_audio)
+        self.peer.pipe.add(b)
+        b.sync_state_with_parent()
+        if pad.link(b.get_static_pad("sink")) != Gst.PadLinkReturn.OK:
+            self.errors.append("cannot link %s" % pad.get_name())
+
+    def on_encoded(self, pad, info):
+        buf = info.get_buffer()
+        with self.lock:
+            self.to_decoder += 1
+            if not buf.has_flags(Gst.BufferFlags.DELTA_UNIT):
+                self.keyframes += 1
+        return Gst.PadProbeReturn.OK
+
+    def on_video(self, sink, buf, pad):
+        size = self.size
+        if size is None or self.frames % 30 == 0:
+            caps = pad.get_current_caps()
+            if caps is not None:
+                st = caps.get_structure(0)
+                size = "%dx%d" % (st.get_value("width"), st.get_value("height"))
+        with self.lock:
+            self.frames += 1
+            self.size = size
+
+    def on_audio(self, sink, buf, pad):
+        fmt = self.audio_format
+        if fmt is None:
+            caps = pad.get_current_caps()
+            st = caps.get_structure(0)
+            fmt = (st.get_string("format"), st.get_value("channels"), st.get_value("rate"))
+        width = {"S16LE": 2, "S16BE": 2, "F32LE": 4, "S32LE": 4}.get(fmt[0], 2)
+        with self.lock:
+            self.audio_format = fmt
+            self.audio_buffers += 1
+            self.samples += buf.get_size() // (width * fmt[1])
+
+    def inbound_stats(self):
+        """webrtcbin's inbound-rtp stats, by kind (best effort)."""
+        done = threading.Event()
+        p = Gst.Promise.new_with_change_func(lambda _p: done.set())
+        self.peer.w.emit("get-stats", None, p)
+        out = {}
+        if not done.wait(2) or p.wait() != Gst.PromiseResult.REPLIED:
+            return out
+        reply = p.get_reply()
+        if reply is None:
+            return out
+        found = []
+
+        def each(field_id, value, _data):
+            if isinstance(value, Gst.Structure):
+                found.append(value)
+            return True
+        reply.foreach(each, None)
+        inbound = GstWebRTC.WebRTCStatsType.INBOUND_RTP
+        for st in found:
+            ok, typ = st.get_enum("type", GstWebRTC.WebRTCStatsType)
+            if not ok or typ != inbound:
+                continue
+            o = {}
+            for k in ("ssrc", "packets-received", "packets-lost", "jitter", "bytes-received",
+                      "nack-count", "pli-count", "fir-count"):
+                if st.has_field(k):
+                    o[k] = st.get_value(k)
+            # The kind: from the clock rate of the stream's codec entry.
+            codec = st.get_string("codec-id") if st.has_field("codec-id") else None
+            kind = None
+            for c in found:
+                if codec and c.has_field("id") and c.get_string("id") == codec \
+                        and c.has_field("clock-rate"):
+                    kind = "video" if c.get_value("clock-rate") == 90000 else "audio"
+            out[kind or "stream%d" % len(out)] = o
+        return out
+
+    def sample(self, t):
+        st = self.inbound_stats()
+        with self.lock:
+            return {
+                "t": round(t, 1),
+                "video": dict(st.get("video", {}), framesDecoded=self.frames, size=self.size,
+                              framesToDecoder=self.to_decoder, keyFrames=self.keyframes),
+                "audio": dict(st.get("audio", {}), samples=self.samples,
+                              buffers=self.audio_buffers,
+                              format=("%s %dch %d Hz" % self.audio_format)
+                              if self.audio_format else None),
+            }
+
+    def run(self, args):
+        def log(msg):
+            sys.stderr.write("gst: %s\n" % msg)
+            sys.stderr.flush()
+        t0 = time.monotonic()
+        first = self.sample(0)
+        log("media " + json.dumps(first))
+        last = first
+        for i in range(1, int(args.media_recv) + 1):
+            time.sleep(max(0, t0 + i - time.monotonic()))
+            last = self.sample(time.monotonic() - t0)
+            log("media " + json.dumps(last))
+        secs = time.monotonic() - t0
+        frames = last["video"]["framesDecoded"] - first["video"]["framesDecoded"]
+        samples = last["audio"]["samples"] - first["audio"]["samples"]
+        fps, sps = frames / secs, samples / secs
+        problems = list(self.errors)
+        if fps < args.min_ratio * args.expect_fps:
+            problems.append("video decoded at %.1f fps < %.1f"
+                            % (fps, args.min_ratio * args.expect_fps))
+        if sps < args.min_ratio * 48000:
+            problems.append("audio decoded at %d samples/s < %d"
+                            % (sps, args.min_ratio * 48000))
+        if args.expect_size != "any" and last["video"]["size"] != args.expect_size:
+            problems.append("frame size %s, expected %s" % (last["video"]["size"],
+                                                           args.expect_size))
+        v, a = last["video"], last["audio"]
+        verdict = {
+            "seconds": round(secs, 2), "streams": self.streams,
+            "video": {"framesDecoded": frames, "fps": round(fps, 2), "size": v["size"],
+                      "keyFrames": v["keyFrames"], "framesToDecoder": v["framesToDecoder"],
+                      "packetsReceived": v.get("packets-received"),
+                      "packetsLost": v.get("packets-lost")},
+            "audio": {"samples": samples, "samplesPerSecond": round(sps),
+                      "format": a["format"], "packetsReceived": a.get("packets-received"),
+                      "packetsLost": a.get("packets-lost")},
+        }
+        log("media verdict " + json.dumps(verdict))
+        if problems:
+            log("media FAILED: " + "; ".join(problems))
+            return 1
+        log("media ok: video %.1f fps %s (%d frames, %d key), audio %d samples/s in %.1f s"
+            % (fps, v["size"], frames, v["keyFrames"], sps, secs))
+        return 0
+
+
 def do_offer(args):
-    if args.data_only:
+    if args.data_only or args.media_recv:
         peer = Peer(args)
     else:
         peer = Peer(args, opus_pt=96, vp8_pt=97)
+    if args.media_recv:
+        peer.media = MediaRecv(peer)
+        peer.media.add_recvonly()
     peer.start()
     peer.wait_caps()
     # The data channel must exist before the offer is created.
@@ -214,8 +424,14 @@ def do_answer(args):
         sdpio.fail("gst: reading offer: %s" % e)
     # webrtcbin matches an offered m-line to a sending transceiver only when
     # the payload types agree, so send with the offer's own opus/VP8 types.
-    peer = Peer(args, opus_pt=offered_pt(offer, "audio", "OPUS"),
-                vp8_pt=offered_pt(offer, "video", "VP8"))
+    if args.media_recv:
+        # Nothing to send: webrtcbin makes a receiving transceiver for each
+        # offered audio/video m-line.
+        peer = Peer(args)
+        peer.media = MediaRecv(peer)
+    else:
+        peer = Peer(args, opus_pt=offered_pt(offer, "audio", "OPUS"),
+                    vp8_pt=offered_pt(offer, "video", "VP8"))
     peer.start()
     # Sink pads with caps make sendrecv transceivers that the offer's
     # audio/video m-lines are matched to.
@@ -319,6 +535,9 @@ def stay_connected(peer, args):
     sys.stderr.write("gst: connected in %.1f ms: %s (DTLS %s), pair %s\n" % (
         (time.monotonic() - t0) * 1000, describe(st), role, selected_pair(peer)))
     sys.stderr.flush()
+    code = 0
+    if args.media_recv:
+        code = peer.media.run(args)
 
     eof = threading.Event()
 
@@ -347,7 +566,7 @@ def stay_connected(peer, args):
             break
         time.sleep(0.02)
     sys.stderr.write("gst: end after %.1f s connected: %s\n" % (time.monotonic() - t0, reason))
-    return 0
+    return code
 
 
 ELEMENTS = {
@@ -356,7 +575,9 @@ ELEMENTS = {
     "audioconvert": "gstreamer1.0-plugins-base", "audioresample": "gstreamer1.0-plugins-base",
     "videotestsrc": "gstreamer1.0-plugins-base", "videoconvert": "gstreamer1.0-plugins-base",
     "rtpopuspay": "gstreamer1.0-plugins-good", "vp8enc": "gstreamer1.0-plugins-good",
-    "rtpvp8pay": "gstreamer1.0-plugins-good",
+    "rtpvp8pay": "gstreamer1.0-plugins-good", "rtpvp8depay": "gstreamer1.0-plugins-good",
+    "vp8dec": "gstreamer1.0-plugins-good", "rtpopusdepay": "gstreamer1.0-plugins-good",
+    "opusdec": "gstreamer1.0-plugins-base", "fakesink": "gstreamer1.0 (core)",
 }
 
 
@@ -383,11 +604,24 @@ def main():
                     help="run ICE + DTLS after signaling and stay connected")
     ap.add_argument("--hold", type=float, default=30.0,
                     help="with --connect: longest stay once connected (default 30)")
+    ap.add_argument("--media-recv", type=float, default=0, metavar="S",
+                    help="receive audio/video and count what is decoded for S seconds"
+                    " (implies --connect)")
+    ap.add_argument("--expect-fps", type=float, default=30.0,
+                    help="--media-recv: the sender's frame rate (default 30)")
+    ap.add_argument("--expect-size", default="640x480",
+                    help="--media-recv: the frame size expected, WxH or any (default 640x480)")
+    ap.add_argument("--min-ratio", type=float, default=0.8,
+                    help="--media-recv: share of the expected rates required (default 0.8)")
     args = ap.parse_args()
+    if args.media_recv:
+        if args.data_only:
+            ap.error("--media-recv goes without --data-only")
+        args.connect = True
     if args.mode == "check":
         sys.exit(do_check())
     # Watchdog: whatever blocks, never outlive 3 timeouts (plus the hold).
-    t = threading.Timer(3 * args.timeout + (args.hold if args.connect else 0),
+    t = threading.Timer(3 * args.timeout + (args.hold if args.connect else 0) + args.media_recv,
                         lambda: sdpio.fail("gst: %s timed out" % args.mode))
     t.daemon = True
     t.start()
