@@ -81,45 +81,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- which stacks are here -----------------------------------------------
-declare -A peer_cmd=()
-available=()
-skipped=0
-for s in $STACKS; do
-    case $s in
-        aiortc)
-            if ! reason=$("$PYTHON" "$here/aiortc_peer.py" check 2>&1); then
-                echo "SKIP: aiortc: ${reason:-$PYTHON cannot run aiortc_peer.py} (package python3-aiortc)"
-                skipped=$((skipped + 1))
-                continue
-            fi
-            peer_cmd[aiortc]="$PYTHON $here/aiortc_peer.py"
-            ;;
-        chromium)
-            if ! command -v "$NODE" >/dev/null 2>&1; then
-                echo "SKIP: chromium: $NODE not found (package nodejs; see install-chromium.sh)"
-                skipped=$((skipped + 1))
-                continue
-            fi
-            if ! reason=$("$NODE" "$here/chromium_peer.js" check 2>&1); then
-                echo "SKIP: chromium: ${reason:-cannot run chromium_peer.js} (see install-chromium.sh)"
-                skipped=$((skipped + 1))
-                continue
-            fi
-            peer_cmd[chromium]="$NODE $here/chromium_peer.js"
-            ;;
-        *)
-            echo "SKIP: $s: no --data-test mode in its interop peer"
-            skipped=$((skipped + 1))
-            continue
-            ;;
-    esac
-    available+=("$s")
-done
-if [ ${#available[@]} -eq 0 ]; then
-    echo "run-data: no peer stack available"
-    echo "data: 0 passed, 0 failed, $skipped skipped"
-    exit 77
-fi
+UNSUPPORTED_STACKS="gstreamer pion"
+UNSUPPORTED_REASON="no --data-test mode in its interop peer"
+. "$here/stacks.sh"
+find_stacks data
 
 # ---- test data -------------------------------------------------------------
 head -c "$INPUT_SIZE" /dev/urandom >"$tmp/rtcpeer.in"

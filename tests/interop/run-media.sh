@@ -75,61 +75,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- which stacks are here -----------------------------------------------
-declare -A peer_cmd=()
-available=()
-skipped=0
-
-have_stack() {
-    local stack=$1 reason
-    case $stack in
-        aiortc)
-            if ! reason=$("$PYTHON" "$here/aiortc_peer.py" check 2>&1); then
-                echo "SKIP: aiortc: ${reason:-$PYTHON cannot run aiortc_peer.py} (package python3-aiortc)"
-                return 1
-            fi
-            peer_cmd[aiortc]="$PYTHON $here/aiortc_peer.py"
-            ;;
-        gstreamer)
-            if ! reason=$("$PYTHON" "$here/gst_peer.py" check 2>&1); then
-                echo "SKIP: gstreamer: ${reason:-$PYTHON cannot run gst_peer.py}"
-                return 1
-            fi
-            peer_cmd[gstreamer]="$PYTHON $here/gst_peer.py"
-            ;;
-        chromium)
-            if ! command -v "$NODE" >/dev/null 2>&1; then
-                echo "SKIP: chromium: $NODE not found (package nodejs; see install-chromium.sh)"
-                return 1
-            fi
-            if ! reason=$("$NODE" "$here/chromium_peer.js" check 2>&1); then
-                echo "SKIP: chromium: ${reason:-cannot run chromium_peer.js} (see install-chromium.sh)"
-                return 1
-            fi
-            peer_cmd[chromium]="$NODE $here/chromium_peer.js"
-            ;;
-        pion)
-            echo "SKIP: pion: pion_peer has no --media-recv mode"
-            return 1
-            ;;
-        *)
-            echo "SKIP: $stack: unknown stack"
-            return 1
-            ;;
-    esac
-}
-
-for s in $STACKS; do
-    if have_stack "$s"; then
-        available+=("$s")
-    else
-        skipped=$((skipped + 1))
-    fi
-done
-if [ ${#available[@]} -eq 0 ]; then
-    echo "run-media: no peer stack available"
-    echo "media: 0 passed, 0 failed, $skipped skipped"
-    exit 77
-fi
+UNSUPPORTED_STACKS=pion
+UNSUPPORTED_REASON="pion_peer has no --media-recv mode"
+. "$here/stacks.sh"
+find_stacks media
 
 passed=0
 failed=0

@@ -76,60 +76,10 @@ EOS
 fi
 
 # ---- which stacks are here -----------------------------------------------
-declare -A peer_cmd=()
-available=()
-skipped=0
-
-have_stack() {
-    local stack=$1 reason
-    case $stack in
-        aiortc)
-            if ! reason=$("$PYTHON" "$here/aiortc_peer.py" check 2>&1); then
-                echo "SKIP: aiortc: ${reason:-$PYTHON cannot run aiortc_peer.py} (package python3-aiortc)"
-                return 1
-            fi
-            peer_cmd[aiortc]="$PYTHON $here/aiortc_peer.py"
-            ;;
-        gstreamer)
-            if ! reason=$("$PYTHON" "$here/gst_peer.py" check 2>&1); then
-                echo "SKIP: gstreamer: ${reason:-$PYTHON cannot run gst_peer.py}"
-                return 1
-            fi
-            peer_cmd[gstreamer]="$PYTHON $here/gst_peer.py"
-            ;;
-        pion)
-            local bin=${PION_PEER:-}
-            if [ -z "$bin" ]; then
-                bin=$tmp/pion/pion_peer
-                if ! reason=$("$here/build-pion.sh" "$tmp/pion" 2>&1); then
-                    echo "SKIP: pion: $(printf '%s\n' "$reason" | tail -n 1)"
-                    return 1
-                fi
-            elif [ ! -x "$bin" ]; then
-                echo "SKIP: pion: PION_PEER=$bin is not an executable"
-                return 1
-            fi
-            peer_cmd[pion]=$bin
-            ;;
-        *)
-            echo "SKIP: $stack: unknown stack"
-            return 1
-            ;;
-    esac
-}
-
-for s in $STACKS; do
-    if have_stack "$s"; then
-        available+=("$s")
-    else
-        skipped=$((skipped + 1))
-    fi
-done
-if [ ${#available[@]} -eq 0 ]; then
-    echo "run-signaling: no peer stack available"
-    echo "signaling: 0 passed, 0 failed, $skipped skipped"
-    exit 77
-fi
+UNSUPPORTED_STACKS=chromium
+UNSUPPORTED_REASON="no signaling-only mode in its peer here"
+. "$here/stacks.sh"
+find_stacks signaling
 
 # ---- one exchange ----------------------------------------------------------
 passed=0
