@@ -6,8 +6,8 @@ _rtcpeer()
 
 	local commands="offer answer probe identity help version"
 	local opts="--compact --signal-in --signal-out --timeout --data --video --audio
-		--video-out --audio-out --stun --turn --turn-ca --ice-policy --duration --identity --label --unordered --max-retransmits
-		--max-lifetime --stats --video-size --fps --video-bitrate --audio-bitrate --audio-fec
+		--video-out --audio-out --record-video --record-audio --preview --impair --stun --turn --turn-ca --ice-policy --duration --identity --label --unordered --max-retransmits
+		--max-lifetime --stats --expect --summary --video-size --fps --video-bitrate --audio-bitrate --audio-fec
 		--audio-dtx --verbose --quiet
 		--help"
 
@@ -33,7 +33,7 @@ _rtcpeer()
 	*) return ;;
 	esac
 	case $prev in
-	--signal-in | --signal-out | --video-out | --turn-ca | --identity)
+	--signal-in | --signal-out | --video-out | --record-video | --record-audio | --turn-ca | --identity)
 		_filedir
 		return
 		;;
@@ -55,8 +55,22 @@ _rtcpeer()
 		COMPREPLY=($(compgen -W "all relay" -- "$cur"))
 		return
 		;;
-	--stats)
+	--impair)
+		COMPREPLY=($(compgen -W "loss= delay= jitter= reorder= duplicate= rate=" -- "$cur"))
+		compopt -o nospace
+		return
+		;;
+	--stats | --summary)
 		_filedir
+		return
+		;;
+	--expect)
+		# The stats types; the fields are those --stats writes (see man rtcpeer).
+		COMPREPLY=($(compgen -W "transport. candidate-pair.selected. candidate-pair.selected.local.
+			candidate-pair.selected.remote. outbound-rtp.audio. outbound-rtp.video.
+			remote-inbound-rtp.audio. remote-inbound-rtp.video. inbound-rtp.audio.
+			inbound-rtp.video. data-channel. setup." -- "$cur"))
+		compopt -o nospace
 		return
 		;;
 	--timeout | -t | --stun | --turn | --duration | --label | --max-retransmits | --max-lifetime | \

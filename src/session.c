@@ -5,13 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/exitcode.h"
 #include "core/log.h"
 #include "core/rand.h"
 #include "dtls/demux.h"
 #include "dtls/dtls.h"
 #include "dtls/srtp.h"
+#include "rtp/gcc.h"
+#include "rtp/rtcp.h"
+#include "rtp/rtp.h"
+#include "rtp/rtp_receiver.h"
 #include "rtp/rtp_sender.h"
+#if __has_include("rtp/twcc.h")
+#include "rtp/twcc.h"
+#define SESSION_TWCC 1
+#endif
 #include "sdp/negotiate.h"
 
 /* DTLS flights that arrive before ICE has a selected pair wait here (a few handshake records). */
@@ -36,6 +45,30 @@ struct session {
         bool media_on[2];
         uint16_t twcc_seq;
         struct rtp_sender *sender[2];
+        /* Media we receive, configured from the answer like the senders. */
+        struct rtp_receiver_config recv_cfg[2];
+        bool recv_on[2];
+        struct rtp_receiver *receiver[2];
+        /* Transport-wide feedback for what we receive, so the peer's estimator can ramp up. */
+        uint8_t twcc_recv_id;
+        uint32_t twcc_local_ssrc;
+        struct twcc_recv *twcc;
+        /*
+         * Congestion control of what we send (transport-wide feedback, else REMB and receiver
+         * reports): the estimate sets the video sender's pacing and, through
+         * SESSION_EV_BITRATE, the encoders.
+         */
+        struct gcc *gcc;
+        uint32_t sent_target[2]; /* the last bitrates told to the shell */
+        uint8_t sent_loss;
+        struct {
+                bool active;
+                uint16_t id;
+                uint32_t bps;
+                int64_t bytes_left;
+                uint32_t packets_left;
+                uint64_t next_us;
+        } probe;
         struct session_dc_stats dcs[16];
         int n_dcs;
         enum dtls_role role;
@@ -140,8 +173,14 @@ void session_free(struct session *s)
         ice_agent_free(s->ice);
         sctp_assoc_free(s->sctp);
         srtp_ctx_free(s->srtp);
-        for (int i = 0; i < 2; i++)
+        for (int i = 0; i < 2; i++) {
                 rtp_sender_free(s->sender[i]);
+                rtp_receiver_free(s->receiver[i]);
+        }
+#ifdef SESSION_TWCC
+        twcc_recv_free(s->twcc);
+#endif
+        gcc_free(s->gcc);
         dtls_free(s->dtls);
         for (int i = 0; i < s->n_turn; i++)
                 turn_client_free(s->turn[i]);
@@ -230,8 +269,104 @@ static void configure_media(struct session *s, const struct sdp *answer, const s
         }
 }
 
+static bool codec_has_fb(const struct sdp_codec *c, const char *fb)
+{
+        for (size_t i = 0; i < c->n_fb; i++)
+                if (strcasecmp(c->fb[i], fb) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * What we receive: sections where our direction includes receiving and the peer's includes
+ * sending. Payload types and feedback come from the answer; the peer's SSRCs (media first,
+ * its RTX partner from an FID group) from its own description when it announces them, else
+ * the first packet with the payload type fixes them.
+ */
+static void configure_receivers(struct session *s, const struct sdp *answer,
+                                const struct sdp *local, const struct sdp *remote)
+{
+        for (size_t i = 0; i < answer->n_media && i < local->n_media && i < remote->n_media; i++) {
+                const struct sdp_media *am = &answer->media[i], *lm = &local->media[i];
+                const struct sdp_media *rm = &remote->media[i];
+                int k = am->type == SDP_MEDIA_AUDIO   ? SESSION_AUDIO
+                        : am->type == SDP_MEDIA_VIDEO ? SESSION_VIDEO
+                                                      : -1;
+                if (k < 0 || am->port == 0 || lm->port == 0 || s->recv_on[k])
+                        continue;
+                enum sdp_direction ld = sdp_media_direction(local, lm);
+                enum sdp_direction rd = sdp_media_direction(remote, rm);
+                if ((ld != SDP_DIR_SENDRECV && ld != SDP_DIR_RECVONLY) ||
+                    (rd != SDP_DIR_SENDRECV && rd != SDP_DIR_SENDONLY))
+                        continue;
+                struct rtp_receiver_config *c = &s->recv_cfg[k];
+                memset(c, 0, sizeof(*c));
+                const char *want = k == SESSION_AUDIO ? "opus" : "VP8";
+                const struct sdp_codec *codec = NULL;
+                for (size_t j = 0; j < am->n_codecs && !codec; j++)
+                        if (strcasecmp(am->codecs[j].name, want) == 0)
+                                codec = &am->codecs[j];
+                if (!codec)
+                        continue;
+                c->codec = k == SESSION_AUDIO ? RTP_RECEIVER_CODEC_OPUS : RTP_RECEIVER_CODEC_VP8;
+                /* Two Opus packets of playout delay at least: when one is lost, the next (which
+                 * may carry it as in-band FEC) is then usually there in time. */
+                if (k == SESSION_AUDIO)
+                        c->min_delay_us = 40000;
+                c->pt = codec->pt;
+                c->clock_rate = codec->clock;
+                c->nack = codec_has_fb(codec, "nack");
+                c->pli = codec_has_fb(codec, "nack pli");
+                c->fir = codec_has_fb(codec, "ccm fir");
+                for (size_t j = 0; j < am->n_codecs && k == SESSION_VIDEO; j++) {
+                        const struct sdp_codec *cd = &am->codecs[j];
+                        char apt[16];
+                        snprintf(apt, sizeof(apt), "apt=%u", c->pt);
+                        if (strcasecmp(cd->name, "rtx") == 0 && cd->fmtp && strstr(cd->fmtp, apt))
+                                c->rtx_pt = cd->pt;
+                }
+                for (size_t j = 0; j < rm->n_ssrc_groups; j++) {
+                        const struct sdp_ssrc_group *g = &rm->ssrc_groups[j];
+                        if (strcasecmp(g->semantics, "FID") == 0 && g->n_ssrcs >= 2 && !c->ssrc) {
+                                c->ssrc = g->ssrcs[0];
+                                c->rtx_ssrc = g->ssrcs[1];
+                        }
+                }
+                if (!c->ssrc && rm->n_ssrcs > 0)
+                        c->ssrc = rm->ssrcs[0].ssrc;
+                /* A receive-only track still needs an SSRC of ours for its reports. */
+                c->local_ssrc = s->cfg.ssrc[k] ? s->cfg.ssrc[k] : rand_u32() | 1;
+                s->recv_on[k] = true;
+                if (!s->twcc_recv_id && codec_has_fb(codec, "transport-cc")) {
+                        for (size_t j = 0; j < am->n_extmaps; j++)
+                                if (strcmp(am->extmaps[j].uri, SDP_EXT_TWCC_URI) == 0 &&
+                                    am->extmaps[j].id > 0 && am->extmaps[j].id < 15)
+                                        s->twcc_recv_id = (uint8_t)am->extmaps[j].id;
+                        s->twcc_local_ssrc = c->local_ssrc;
+                }
+                log_debug("rtp", "receiving %s: mid %s, pt %u%s, ssrc %08x%s%s%s", want, am->mid,
+                          c->pt, c->rtx_pt ? " with rtx" : "", c->ssrc, c->nack ? ", nack" : "",
+                          c->pli ? ", pli" : "", c->fir ? ", fir" : "");
+        }
+}
+
 static void start_media(struct session *s)
 {
+#ifdef SESSION_TWCC
+        const char *no_fb = getenv("RTCPEER_NO_TWCC_FEEDBACK"); /* test aid, rtcpeer(1) */
+        if (s->twcc_recv_id && !s->twcc && !(no_fb && strcmp(no_fb, "1") == 0)) {
+                struct twcc_recv_config tc = {.sender_ssrc = s->twcc_local_ssrc};
+                s->twcc = twcc_recv_new(&tc);
+        }
+#endif
+        for (int k = 0; k < 2; k++) {
+                if (!s->recv_on[k] || s->receiver[k])
+                        continue;
+                s->receiver[k] = rtp_receiver_new(&s->recv_cfg[k]);
+                if (!s->receiver[k])
+                        log_warn("rtp", "cannot set up the %s receiver",
+                                 k == SESSION_AUDIO ? "audio" : "video");
+        }
         for (int k = 0; k < 2; k++) {
                 if (!s->media_on[k] || s->sender[k])
                         continue;
@@ -240,16 +375,212 @@ static void start_media(struct session *s)
                         log_warn("rtp", "cannot set up the %s sender",
                                  k == SESSION_AUDIO ? "audio" : "video");
         }
-        if (s->sender[0] || s->sender[1]) {
+        if ((s->sender[0] || s->sender[1]) && !s->gcc) {
+                /* The configured bitrates are the most we send; the estimate may lower them. */
+                uint32_t max = s->cfg.bitrate[SESSION_VIDEO] + s->cfg.bitrate[SESSION_AUDIO];
+                struct gcc_config gc = {.max_bps = max ? max + max / 10 : 0};
+                if (gc.max_bps && gc.max_bps < GCC_DEFAULT_START_BPS)
+                        gc.start_bps = gc.max_bps;
+                s->gcc = gcc_new(&gc);
+        }
+        if (s->sender[0] || s->sender[1] || s->receiver[0] || s->receiver[1]) {
                 struct session_output o = {.event = SESSION_EV_MEDIA_READY};
                 event(s, &o);
         }
 }
 
-/* Protects and sends what the RTP senders produced; reports key frame requests. */
-static bool drain_media(struct session *s)
+static void send_rtcp(struct session *s, const uint8_t *data, size_t len)
+{
+        uint8_t pkt[1500 + SRTP_CTX_MAX_TRAILER];
+        size_t n = len;
+        if (!s->srtp || n > 1500)
+                return;
+        memcpy(pkt, data, n);
+        if (srtp_ctx_protect_rtcp(s->srtp, pkt, &n, sizeof(pkt)) == 0)
+                ice_agent_send(s->ice, pkt, n);
+}
+
+/* Sends the receivers' reports and feedback; hands their frames to the shell. */
+static bool drain_receivers(struct session *s)
 {
         bool any = false;
+        for (int k = 0; k < 2; k++) {
+                if (!s->receiver[k])
+                        continue;
+                struct rtp_receiver_output ro;
+                while (rtp_receiver_poll_output(s->receiver[k], &ro) == 1) {
+                        any = true;
+                        if (ro.kind == RTP_RECEIVER_OUT_RTCP) {
+                                send_rtcp(s, ro.data, ro.len);
+                                continue;
+                        }
+                        struct session_output o = {.kind = SESSION_OUT_EVENT,
+                                                   .event = SESSION_EV_MEDIA_FRAME,
+                                                   .media = k,
+                                                   .rtp_ts = ro.rtp_ts,
+                                                   .keyframe = ro.keyframe,
+                                                   .playout_us = ro.playout_us,
+                                                   .first_arrival_us = ro.first_arrival_us};
+                        if (ro.kind == RTP_RECEIVER_OUT_FRAME) {
+                                push(s, &o, ro.data, ro.len);
+                        } else {
+                                o.lost = true;
+                                o.samples = ro.samples;
+                                o.frames_skipped = ro.frames_skipped;
+                                push(s, &o, ro.fec_data, ro.fec_data ? ro.fec_len : 0);
+                        }
+                }
+        }
+        return any;
+}
+
+/*
+ * Splits the estimate between the tracks and tells the shell when it moved: audio keeps its
+ * configured rate (it is small and matters most) unless the path is very slow; video gets the
+ * rest, bounded by what it was configured to use. The video sender paces at its share.
+ */
+static void apply_estimate(struct session *s, uint64_t now)
+{
+        if (!s->gcc)
+                return;
+        uint32_t total = gcc_target_bps(s->gcc);
+        struct gcc_stats gs;
+        gcc_get_stats(s->gcc, &gs);
+        uint32_t want[2] = {0, 0};
+        uint32_t audio = s->sender[SESSION_AUDIO] ? s->cfg.bitrate[SESSION_AUDIO] : 0;
+        if (s->sender[SESSION_AUDIO] && !audio)
+                audio = 32000;
+        if (audio && total < 150000)
+                audio = audio < 16000 ? audio : 16000;
+        want[SESSION_AUDIO] = audio;
+        if (s->sender[SESSION_VIDEO]) {
+                uint32_t v = total > audio + 30000 ? total - audio : 30000;
+                uint32_t vmax = s->cfg.bitrate[SESSION_VIDEO];
+                want[SESSION_VIDEO] = vmax && v > vmax ? vmax : v;
+        }
+        uint8_t loss = gs.loss_ratio >= 1 ? 100 : (uint8_t)(gs.loss_ratio * 100.0 + 0.5);
+        for (int k = 0; k < 2; k++) {
+                if (!s->sender[k] || !want[k])
+                        continue;
+                uint32_t old = s->sent_target[k];
+                /* Small moves are noise: the encoders are told of changes over 5%. */
+                bool moved = !old || want[k] > old + old / 20 || want[k] + old / 20 < old;
+                bool loss_moved = k == SESSION_AUDIO && (loss >= 3) != (s->sent_loss >= 3);
+                if (!moved && !loss_moved)
+                        continue;
+                s->sent_target[k] = want[k];
+                if (k == SESSION_VIDEO)
+                        rtp_sender_set_target_bitrate(s->sender[k], now, want[k]);
+                struct session_output o = {.event = SESSION_EV_BITRATE,
+                                           .media = k,
+                                           .bitrate_bps = want[k],
+                                           .loss_percent = loss};
+                event(s, &o);
+        }
+        s->sent_loss = loss;
+}
+
+/* Sender reports' loss and RTT, REMB and transport-wide feedback about what we send. */
+static void feedback_in(struct session *s, uint64_t now, const uint8_t *pkt, size_t n)
+{
+        if (!s->gcc)
+                return;
+        struct rtcp_iter it;
+        struct rtcp_packet p;
+        if (rtcp_iter_init(&it, pkt, n) < 0)
+                return;
+        while (rtcp_iter_next(&it, &p) == 1) {
+                const struct rtcp_report_block *rb = NULL;
+                uint8_t count = 0;
+                if (p.kind == RTCP_KIND_TWCC) {
+                        gcc_on_twcc(s->gcc, now, &p.u.twcc);
+                } else if (p.kind == RTCP_KIND_REMB) {
+                        gcc_on_remb(s->gcc, now, p.u.remb.bitrate_bps);
+                } else if (p.kind == RTCP_KIND_RR) {
+                        rb = p.u.rr.rb;
+                        count = p.u.rr.rb_count;
+                } else if (p.kind == RTCP_KIND_SR) {
+                        rb = p.u.sr.rb;
+                        count = p.u.sr.rb_count;
+                }
+                for (uint8_t i = 0; i < count; i++) {
+                        for (int k = 0; k < 2; k++) {
+                                if (!s->sender[k] || rb[i].ssrc != s->media_cfg[k].ssrc)
+                                        continue;
+                                struct rtp_sender_stats ss;
+                                rtp_sender_get_stats(s->sender[k], &ss);
+                                gcc_on_receiver_report(s->gcc, now, rb[i].fraction_lost,
+                                                       ss.rtt_valid ? ss.rtt_us : 0);
+                        }
+                }
+        }
+        apply_estimate(s, now);
+}
+
+static void note_sent(struct session *s, uint64_t now, uint16_t seq, size_t size);
+
+/* Sends what is due of a bandwidth probe: padding on the video RTX stream at the probe rate. */
+static void run_probe(struct session *s, uint64_t now)
+{
+        if (!s->gcc || s->over)
+                return;
+        struct gcc_probe gp;
+        if (!s->probe.active && gcc_poll_probe(s->gcc, now, &gp) == 1) {
+                s->probe.active = true;
+                s->probe.id = gp.id;
+                s->probe.bps = gp.bps ? gp.bps : 1;
+                s->probe.bytes_left = (int64_t)gp.bytes;
+                s->probe.packets_left = gp.min_packets;
+                s->probe.next_us = now;
+        }
+        struct rtp_sender *v = s->sender[SESSION_VIDEO];
+        while (s->probe.active && now >= s->probe.next_us) {
+                if (s->probe.bytes_left <= 0 && !s->probe.packets_left) {
+                        s->probe.active = false;
+                        break;
+                }
+                struct buf pad = BUF_INIT;
+                size_t off = 0;
+                if (!v || !s->srtp || rtp_sender_build_padding(v, 300, &pad, &off) < 0 || !off ||
+                    off + 2 > pad.len || pad.len > 1500) {
+                        /* No RTX stream to carry padding: the estimate ramps up without probes. */
+                        buf_free(&pad);
+                        s->probe.active = false;
+                        break;
+                }
+                uint8_t pkt[1500 + SRTP_CTX_MAX_TRAILER];
+                size_t n = pad.len;
+                memcpy(pkt, pad.data, n);
+                buf_free(&pad);
+                uint16_t seq = s->twcc_seq++;
+                pkt[off] = (uint8_t)(seq >> 8);
+                pkt[off + 1] = (uint8_t)seq;
+                if (srtp_ctx_protect_rtp(s->srtp, pkt, &n, sizeof(pkt)) == 0) {
+                        ice_agent_send(s->ice, pkt, n);
+                        note_sent(s, now, seq, n);
+                }
+                s->probe.next_us += (uint64_t)n * 8 * 1000000 / s->probe.bps;
+        }
+}
+
+/* A packet with our transport-wide number went out: the estimator (and a probe) count it. */
+static void note_sent(struct session *s, uint64_t now, uint16_t seq, size_t size)
+{
+        if (!s->gcc)
+                return;
+        gcc_on_packet_sent(s->gcc, now, seq, size);
+        if (s->probe.active) {
+                gcc_probe_sent(s->gcc, seq, s->probe.id);
+                s->probe.bytes_left -= (int64_t)size;
+                if (s->probe.packets_left)
+                        s->probe.packets_left--;
+        }
+}
+
+/* Protects and sends what the RTP senders produced; reports key frame requests. */
+static bool drain_media(struct session *s, uint64_t now)
+{
+        bool any = drain_receivers(s);
         for (int k = 0; k < 2; k++) {
                 if (!s->sender[k])
                         continue;
@@ -263,17 +594,22 @@ static bool drain_media(struct session *s)
                                         continue;
                                 memcpy(pkt, ro.data, n);
                                 /* One transport-wide sequence across every stream we send. */
-                                if (ro.kind == RTP_SENDER_OUT_RTP && ro.twcc_offset &&
-                                    ro.twcc_offset + 2 <= n) {
-                                        pkt[ro.twcc_offset] = (uint8_t)(s->twcc_seq >> 8);
-                                        pkt[ro.twcc_offset + 1] = (uint8_t)s->twcc_seq;
+                                bool numbered = ro.kind == RTP_SENDER_OUT_RTP && ro.twcc_offset &&
+                                                ro.twcc_offset + 2 <= n;
+                                uint16_t seq = s->twcc_seq;
+                                if (numbered) {
+                                        pkt[ro.twcc_offset] = (uint8_t)(seq >> 8);
+                                        pkt[ro.twcc_offset + 1] = (uint8_t)seq;
                                         s->twcc_seq++;
                                 }
                                 int rc = ro.kind == RTP_SENDER_OUT_RTP
                                              ? srtp_ctx_protect_rtp(s->srtp, pkt, &n, sizeof(pkt))
                                              : srtp_ctx_protect_rtcp(s->srtp, pkt, &n, sizeof(pkt));
-                                if (rc == 0)
+                                if (rc == 0) {
                                         ice_agent_send(s->ice, pkt, n);
+                                        if (numbered)
+                                                note_sent(s, now, seq, n);
+                                }
                         } else if (ro.kind == RTP_SENDER_OUT_KEYFRAME_REQUEST) {
                                 struct session_output o = {.event = SESSION_EV_KEYFRAME_REQUEST};
                                 o.base = k;
@@ -291,6 +627,8 @@ int session_send_frame(struct session *s, uint64_t now, enum session_media media
                 return -ENOTCONN;
         int rc = rtp_sender_send_frame(s->sender[media], now, capture_us, data, len);
         pump(s, now);
+        if (s->gcc && !s->probe.active)
+                run_probe(s, now);
         return rc;
 }
 
@@ -586,6 +924,19 @@ static bool drain_sctp(struct session *s)
                         log_debug("sctp", "association shut down");
                         break;
                 case SCTP_OUTPUT_ASSOC_FAILED:
+                        /*
+                         * Browsers and aiortc abort the association when they close, just
+                         * before their close_notify: an ABORT from the peer over an
+                         * authenticated DTLS session is its hang-up, not a failure.
+                         */
+                        if (so.error == -ECONNRESET && s->secure && !s->over) {
+                                log_info("sctp", "the peer aborted the SCTP association: "
+                                                 "taking it as a hang-up");
+                                s->over = true;
+                                o.event = SESSION_EV_PEER_CLOSED;
+                                event(s, &o);
+                                break;
+                        }
                         fail(s, EXIT_ICE_FAILED, "data channel transport failed: %s", so.reason);
                         break;
                 case SCTP_OUTPUT_CHANNEL_OPEN: {
@@ -684,6 +1035,11 @@ size_t session_dc_max_message(const struct session *s)
         return s->sctp ? sctp_assoc_max_message_size(s->sctp) : 0;
 }
 
+size_t session_dc_max_unfragmented(const struct session *s)
+{
+        return s->sctp ? sctp_assoc_max_unfragmented(s->sctp) : 0;
+}
+
 void session_dc_pause(struct session *s, bool paused)
 {
         if (s->sctp)
@@ -745,7 +1101,7 @@ static void pump(struct session *s, uint64_t now)
                 bool b = drain_dtls(s, now);
                 bool c = drain_turn(s, now);
                 bool d = drain_sctp(s);
-                bool e = drain_media(s);
+                bool e = drain_media(s, now);
                 if (!a && !b && !c && !d && !e)
                         break;
         }
@@ -846,7 +1202,9 @@ int session_apply(struct session *s, uint64_t now, const struct sdp *local,
         }
 
         /* The answer (ours when the offer was the peer's) fixes payload types and ids. */
-        configure_media(s, sdp_media_setup(local, lm) == SDP_SETUP_ACTPASS ? remote : local, local);
+        const struct sdp *answer = sdp_media_setup(local, lm) == SDP_SETUP_ACTPASS ? remote : local;
+        configure_media(s, answer, local);
+        configure_receivers(s, answer, local, remote);
 
         rc = ice_agent_set_remote_credentials(s->ice, ufrag, pwd);
         if (rc < 0) {
@@ -910,6 +1268,35 @@ static int route_datagram(struct session *s, uint64_t now, int base, const struc
                 for (int k = 0; rc == 0 && is_rtcp && k < 2; k++)
                         if (s->sender[k])
                                 rtp_sender_handle_rtcp(s->sender[k], now, pkt, n);
+                if (rc == 0 && is_rtcp)
+                        feedback_in(s, now, pkt, n);
+#ifdef SESSION_TWCC
+                if (rc == 0 && !is_rtcp && s->twcc) {
+                        size_t off, vlen;
+                        if (rtp_find_ext_value(pkt, n, s->twcc_recv_id, &off, &vlen) == 0 &&
+                            vlen == 2) {
+                                twcc_recv_packet(s->twcc, now,
+                                                 (uint16_t)(pkt[off] << 8 | pkt[off + 1]));
+                                /* Feedback names one media SSRC of the sender; any will do. */
+                                if (n >= 12)
+                                        twcc_recv_set_media_ssrc(
+                                            s->twcc, (uint32_t)pkt[8] << 24 |
+                                                         (uint32_t)pkt[9] << 16 |
+                                                         (uint32_t)pkt[10] << 8 | pkt[11]);
+                        }
+                }
+#endif
+                /* Sender reports for what we receive; media to the track it belongs to. */
+                for (int k = 0; rc == 0 && k < 2; k++) {
+                        if (!s->receiver[k])
+                                continue;
+                        if (is_rtcp) {
+                                rtp_receiver_handle_rtcp(s->receiver[k], now, pkt, n);
+                        } else if (rtp_receiver_handle_rtp(s->receiver[k], now, pkt, n) !=
+                                   -ENOENT) {
+                                break;
+                        }
+                }
                 log_trace("srtp", "%zu-byte packet: %s", len, rc == 0 ? "authentic" : "rejected");
                 break;
         }
@@ -959,9 +1346,22 @@ uint64_t session_next_deadline(const struct session *s)
         }
         if (s->sctp && sctp_assoc_next_deadline(s->sctp) < d)
                 d = sctp_assoc_next_deadline(s->sctp);
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < 2; k++) {
                 if (s->sender[k] && rtp_sender_next_deadline(s->sender[k]) < d)
                         d = rtp_sender_next_deadline(s->sender[k]);
+                if (s->receiver[k] && rtp_receiver_next_deadline(s->receiver[k]) < d)
+                        d = rtp_receiver_next_deadline(s->receiver[k]);
+        }
+        if (s->gcc && !s->over) {
+                if (gcc_next_deadline(s->gcc) < d)
+                        d = gcc_next_deadline(s->gcc);
+                if (s->probe.active && s->probe.next_us < d)
+                        d = s->probe.next_us;
+        }
+#ifdef SESSION_TWCC
+        if (s->twcc && !s->over && twcc_recv_next_deadline(s->twcc) < d)
+                d = twcc_recv_next_deadline(s->twcc);
+#endif
         return d;
 }
 
@@ -979,6 +1379,55 @@ void session_handle_timeout(struct session *s, uint64_t now)
         for (int k = 0; k < 2; k++)
                 if (s->sender[k] && rtp_sender_next_deadline(s->sender[k]) <= now)
                         rtp_sender_handle_timeout(s->sender[k], now);
+        if (s->gcc && !s->over) {
+                if (gcc_next_deadline(s->gcc) <= now) {
+                        gcc_handle_timeout(s->gcc, now);
+                        apply_estimate(s, now);
+                }
+                run_probe(s, now);
+        }
+        if (s->receiver[0] || s->receiver[1]) {
+                /* NACK retries wait one round trip: the sender's RR-based one, else ICE's. */
+                uint64_t rtt = 0;
+                struct rtp_sender_stats ss;
+                struct ice_pair_stats ps;
+                for (int k = 0; k < 2 && !rtt; k++) {
+                        if (s->sender[k]) {
+                                rtp_sender_get_stats(s->sender[k], &ss);
+                                if (ss.rtt_valid)
+                                        rtt = ss.rtt_us;
+                        }
+                }
+                if (!rtt && ice_agent_get_selected_stats(s->ice, &ps) == 0 && ps.rtt_valid)
+                        rtt = ps.rtt_us;
+#ifdef SESSION_TWCC
+                if (s->twcc && !s->over && twcc_recv_next_deadline(s->twcc) <= now) {
+                        struct buf fb = BUF_INIT;
+                        if (twcc_recv_poll(s->twcc, now, &fb) > 0) {
+                                /* One datagram per feedback packet: together they may not fit. */
+                                for (size_t off = 0; off + 4 <= fb.len;) {
+                                        size_t plen =
+                                            ((size_t)(fb.data[off + 2] << 8 | fb.data[off + 3]) +
+                                             1) *
+                                            4;
+                                        if (off + plen > fb.len)
+                                                break;
+                                        send_rtcp(s, fb.data + off, plen);
+                                        off += plen;
+                                }
+                        }
+                        buf_free(&fb);
+                }
+#endif
+                for (int k = 0; k < 2; k++) {
+                        if (!s->receiver[k])
+                                continue;
+                        if (rtt)
+                                rtp_receiver_set_rtt(s->receiver[k], rtt);
+                        if (rtp_receiver_next_deadline(s->receiver[k]) <= now)
+                                rtp_receiver_handle_timeout(s->receiver[k], now);
+                }
+        }
         pump(s, now);
 }
 
@@ -988,7 +1437,7 @@ void session_close(struct session *s, uint64_t now)
         for (int k = 0; k < 2; k++)
                 if (s->sender[k])
                         rtp_sender_stop(s->sender[k], now);
-        drain_media(s);
+        drain_media(s, now);
         if (s->dtls && s->secure)
                 dtls_close(s->dtls);
         pump(s, now);
@@ -1019,4 +1468,53 @@ const char *session_dtls_role(const struct session *s)
 int session_selected_stats(const struct session *s, struct ice_pair_stats *out)
 {
         return ice_agent_get_selected_stats(s->ice, out);
+}
+
+bool session_receives(const struct session *s, enum session_media media)
+{
+        return (int)media >= 0 && media <= SESSION_VIDEO && s->recv_on[media];
+}
+
+int session_recv_stats(const struct session *s, enum session_media media,
+                       struct rtp_receiver_stats *out)
+{
+        if ((int)media < 0 || media > SESSION_VIDEO || !s->receiver[media])
+                return -ENOENT;
+        rtp_receiver_get_stats(s->receiver[media], out);
+        return 0;
+}
+
+void session_request_keyframe(struct session *s, uint64_t now, enum session_media media)
+{
+        if ((int)media < 0 || media > SESSION_VIDEO || !s->receiver[media] || s->over)
+                return;
+        rtp_receiver_request_keyframe(s->receiver[media], now);
+        pump(s, now);
+}
+
+void session_set_sync_delay(struct session *s, enum session_media media, uint64_t extra_us)
+{
+        if ((int)media >= 0 && media <= SESSION_VIDEO && s->receiver[media])
+                rtp_receiver_set_sync_delay(s->receiver[media], extra_us);
+}
+
+int session_remote_ntp(const struct session *s, enum session_media media, uint32_t rtp_ts,
+                       uint64_t *ntp_us)
+{
+        if ((int)media < 0 || media > SESSION_VIDEO || !s->receiver[media])
+                return -ENOENT;
+        return rtp_receiver_ntp_time(s->receiver[media], rtp_ts, ntp_us);
+}
+
+int session_bwe_stats(const struct session *s, struct gcc_stats *out)
+{
+        if (!s->gcc)
+                return -ENOENT;
+        gcc_get_stats(s->gcc, out);
+        return 0;
+}
+
+uint32_t session_media_target(const struct session *s, enum session_media media)
+{
+        return (int)media >= 0 && media <= SESSION_VIDEO ? s->sent_target[media] : 0;
 }

@@ -52,6 +52,16 @@ enum session_event_kind {
         SESSION_EV_KEYFRAME_REQUEST, /* the receiver asked for a key frame (PLI/FIR) */
         SESSION_EV_MEDIA_READY,      /* media (audio/video) can be sent: SRTP is keyed */
         SESSION_EV_REMOTE_MDNS,      /* a remote candidate needs an mDNS lookup: candidate */
+        /*
+         * Received media, in order at its playout time: media, data/len (a VP8 frame or an Opus
+         * packet), rtp_ts, keyframe, playout_us, first_arrival_us. With `lost` set: audio
+         * samples to conceal (data/len then hold the next packet for Opus FEC, or nothing);
+         * video frames_skipped, decoding resumes at the next key frame.
+         */
+        SESSION_EV_MEDIA_FRAME,
+        /* Congestion control moved a sending track's bitrate: media, bitrate_bps, and the loss
+         * (percent) the estimator sees, for Opus FEC. */
+        SESSION_EV_BITRATE,
 };
 
 /*
@@ -89,6 +99,14 @@ struct session_output {
         int exit_code;
         char message[512];
         struct sdp_candidate candidate;
+        /* MEDIA_FRAME */
+        int media; /* enum session_media */
+        bool lost, keyframe;
+        uint32_t rtp_ts, samples, frames_skipped;
+        uint64_t playout_us, first_arrival_us;
+        /* BITRATE */
+        uint32_t bitrate_bps;
+        uint8_t loss_percent;
 };
 
 struct session;
@@ -149,6 +167,8 @@ int session_dc_close(struct session *s, uint64_t now, uint16_t id);
 size_t session_dc_buffered(struct session *s);
 /* Largest message the peer accepts (0 before the association exists). */
 size_t session_dc_max_message(const struct session *s);
+/* Largest message that fits one packet (0 before the association exists). */
+size_t session_dc_max_unfragmented(const struct session *s);
 /*
  * Sends one encoded frame (a VP8 frame, an Opus packet) of `media` captured at capture_us.
  * -ENOTCONN before SESSION_EV_MEDIA_READY or when the answer does not let us send it.
@@ -174,5 +194,26 @@ struct session_dc_stats {
 int session_dc_stats(const struct session *s, struct session_dc_stats *out, int max);
 /* Stops taking messages from SCTP (its window closes) while the caller cannot write them. */
 void session_dc_pause(struct session *s, bool paused);
+
+/*
+ * Media we receive (sections whose direction lets the peer send to us), from SESSION_EV_MEDIA_READY
+ * on. -ENOENT when the track is not received.
+ */
+struct rtp_receiver_stats;
+bool session_receives(const struct session *s, enum session_media media);
+int session_recv_stats(const struct session *s, enum session_media media,
+                       struct rtp_receiver_stats *out);
+/* The decoder needs a key frame (it failed or starts late): PLI/FIR to the sender. */
+void session_request_keyframe(struct session *s, uint64_t now, enum session_media media);
+/* Lip sync: extra playout delay for one received track. */
+void session_set_sync_delay(struct session *s, enum session_media media, uint64_t extra_us);
+/* The sender's capture time (NTP µs) of a received RTP timestamp; -ENODATA before its first SR. */
+/* Congestion control's current bitrate for a sending track (0 before the first estimate). */
+uint32_t session_media_target(const struct session *s, enum session_media media);
+/* The bandwidth estimate of what we send; -ENOENT when we send no media. */
+struct gcc_stats;
+int session_bwe_stats(const struct session *s, struct gcc_stats *out);
+int session_remote_ntp(const struct session *s, enum session_media media, uint32_t rtp_ts,
+                       uint64_t *ntp_us);
 
 #endif

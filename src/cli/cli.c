@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "core/exitcode.h"
+#include "cli/expect.h"
 #include "core/log.h"
+#include "net/impair.h"
 
 static const char usage_main[] =
     "Usage: rtcpeer <command> [options]\n"
@@ -80,13 +82,35 @@ static const char usage_session[] =
     "      --audio-fec, --audio-dtx\n"
     "                           Opus in-band FEC, discontinuous transmission\n"
     "\n"
-    "Media in (not supported yet in this version: each is refused with exit code 7):\n"
-    "      --video-out FILE     write received video as Y4M to FILE or - (stdout)\n"
-    "      --audio-out PCM      play received audio on an ALSA PCM\n"
+    "Media in (each one makes us receive that kind of media):\n"
+    "      --video-out FILE|-   write decoded video as Y4M to FILE or stdout\n"
+    "                           (rtcpeer answer --video-out - | mpv -); with -, our\n"
+    "                           description goes to stderr unless --signal-out is given\n"
+    "      --record-video FILE  store the received VP8 stream as IVF, not re-encoded\n"
+    "      --preview            draw the received video in the terminal (24-bit colour)\n"
+    "      --audio-out PCM      play received audio on an ALSA PCM (default, hw:0,0)\n"
+    "      --record-audio FILE  write decoded audio as WAV (48 kHz stereo) to FILE or -\n"
+    "\n"
+    "Network rehearsal:\n"
+    "      --impair SPEC        impair what this process sends and receives, e.g.\n"
+    "                           loss=5%,delay=30ms,jitter=10ms,reorder=1%,rate=2mbit\n"
+    "                           (also duplicate=P); each way gets the delay\n"
     "\n"
     "Observability:\n"
     "      --stats FILE|-       write W3C webrtc-stats as JSON Lines once a second, and\n"
     "                           a final object at exit\n"
+    "\n"
+    "Scripted calls:\n"
+    "      --expect CONDITION   check a final stats figure when the call ends, with the\n"
+    "                           names of --stats: inbound-rtp.video.framesDecoded>=250,\n"
+    "                           inbound-rtp.audio.packetsLost<50,\n"
+    "                           candidate-pair.selected.local.candidateType=relay,\n"
+    "                           data-channel.bytesReceived>=1000000,\n"
+    "                           setup.firstFrameDecoded<2000 (ms after both descriptions);\n"
+    "                           operators = != < <= > >=; repeatable; exit 16 when one\n"
+    "                           fails, 2 before the call when a name is unknown\n"
+    "      --summary FILE|-     write one JSON object at the end: final stats, setup\n"
+    "                           times (ms) and the result of every --expect\n"
     "\n"
     "Logging (stderr only; stdout carries descriptions and data):\n"
     "  -v, --verbose            more detail; repeat for more (RTCPEER_LOG=signal,sdp,...\n"
@@ -153,6 +177,10 @@ enum {
         OPT_AUDIO,
         OPT_VIDEO_OUT,
         OPT_AUDIO_OUT,
+        OPT_RECORD_VIDEO,
+        OPT_RECORD_AUDIO,
+        OPT_PREVIEW,
+        OPT_IMPAIR,
         OPT_STUN,
         OPT_TURN,
         OPT_ICE_POLICY,
@@ -170,6 +198,8 @@ enum {
         OPT_AUDIO_BITRATE,
         OPT_AUDIO_FEC,
         OPT_AUDIO_DTX,
+        OPT_EXPECT,
+        OPT_SUMMARY,
 };
 
 static const struct option session_options[] = {
@@ -182,6 +212,10 @@ static const struct option session_options[] = {
     {"audio", required_argument, NULL, OPT_AUDIO},
     {"video-out", required_argument, NULL, OPT_VIDEO_OUT},
     {"audio-out", required_argument, NULL, OPT_AUDIO_OUT},
+    {"record-video", required_argument, NULL, OPT_RECORD_VIDEO},
+    {"record-audio", required_argument, NULL, OPT_RECORD_AUDIO},
+    {"preview", no_argument, NULL, OPT_PREVIEW},
+    {"impair", required_argument, NULL, OPT_IMPAIR},
     {"stun", required_argument, NULL, OPT_STUN},
     {"turn", required_argument, NULL, OPT_TURN},
     {"ice-policy", required_argument, NULL, OPT_ICE_POLICY},
@@ -190,6 +224,8 @@ static const struct option session_options[] = {
     {"identity", required_argument, NULL, OPT_IDENTITY},
     {"label", required_argument, NULL, OPT_LABEL},
     {"stats", required_argument, NULL, OPT_STATS},
+    {"expect", required_argument, NULL, OPT_EXPECT},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
     {"video-size", required_argument, NULL, OPT_VIDEO_SIZE},
     {"fps", required_argument, NULL, OPT_FPS},
     {"video-bitrate", required_argument, NULL, OPT_VIDEO_BITRATE},
@@ -231,20 +267,6 @@ static int add_server(const char **list, int *n, const char *uri, const char *cm
                                    uri);
         list[(*n)++] = uri;
         return 0;
-}
-
-/* Options that exist with their final names but whose feature is not built yet. */
-static int refuse_unsupported(const struct cli_opts *o)
-{
-        const char *name = NULL;
-        if (o->video_out)
-                name = "--video-out";
-        else if (o->audio_out)
-                name = "--audio-out";
-        if (!name)
-                return 0;
-        log_error(NULL, "%s is not supported yet: this version sets up secure sessions only", name);
-        return EXIT_UNSUPPORTED;
 }
 
 static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char **argv)
@@ -332,6 +354,21 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                 case OPT_STATS:
                         o.stats = optarg;
                         break;
+                case OPT_EXPECT: {
+                        /* Checked now: a misspelt name must not cost a whole call. */
+                        struct expect_cond ec;
+                        char msg[1024];
+                        if (o.n_expect == CLI_MAX_EXPECT)
+                                return usage_error(cmd, "too many --expect: at most 32 (at \"%s\")",
+                                                   optarg);
+                        if (expect_parse(optarg, &ec, msg, sizeof(msg)) < 0)
+                                return usage_error(cmd, "--expect %s", msg);
+                        o.expect[o.n_expect++] = optarg;
+                        break;
+                }
+                case OPT_SUMMARY:
+                        o.summary = optarg;
+                        break;
                 case OPT_UNORDERED:
                         o.dc_options.unordered = true;
                         break;
@@ -388,6 +425,22 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                 case OPT_AUDIO_OUT:
                         o.audio_out = optarg;
                         break;
+                case OPT_RECORD_VIDEO:
+                        o.record_video = optarg;
+                        break;
+                case OPT_RECORD_AUDIO:
+                        o.record_audio = optarg;
+                        break;
+                case OPT_PREVIEW:
+                        o.preview = true;
+                        break;
+                case OPT_IMPAIR: {
+                        char msg[200];
+                        if (impair_parse(optarg, &o.impair, msg, sizeof(msg)) < 0)
+                                return usage_error(cmd, "--impair: %s", msg);
+                        o.impair_spec = optarg;
+                        break;
+                }
                 case OPT_STUN:
                         if ((rc = add_server(o.stun, &o.n_stun, optarg, cmd)))
                                 return rc;
@@ -425,17 +478,49 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                                                    spec);
                 }
         }
+        /* stdout carries one thing: a media stream, the data channel or the stats. */
+        const char *to_stdout[] = {o.video_out,         o.record_video, o.record_audio,
+                                   o.data ? "-" : NULL, o.stats,        o.summary};
+        const char *stdout_names[] = {"--video-out", "--record-video", "--record-audio",
+                                      "--data",      "--stats",        "--summary"};
+        int first = -1;
+        for (int i = 0; i < 6; i++) {
+                if (!to_stdout[i] || strcmp(to_stdout[i], "-") != 0)
+                        continue;
+                if (first >= 0 && !(first == 3 && i == 4)) {
+                        char msg[160];
+                        snprintf(msg, sizeof(msg),
+                                 "%s - and %s - would both write to stdout: give one of them a "
+                                 "file",
+                                 stdout_names[first], stdout_names[i]);
+                        return usage_error(cmd, "%s", msg);
+                }
+                if (first < 0)
+                        first = i;
+        }
+        /* A media stream on stdout sends our description to stderr unless told otherwise. */
+        if (first >= 0 && first < 3 && !o.signal_out)
+                o.signal_out = "fd:2";
         if (o.stats && strcmp(o.stats, "-") == 0 && o.data)
                 return usage_error(cmd, "%s",
                                    "--stats - would mix with --data on stdout: give a file");
+        if (o.summary && strcmp(o.summary, "-") != 0) {
+                /* Like --stats: an unwritable path fails now, not after the call. */
+                FILE *f = fopen(o.summary, "a");
+                if (!f) {
+                        char msg[300];
+                        snprintf(msg, sizeof(msg), "--summary %.200s: %s", o.summary,
+                                 strerror(errno));
+                        return usage_error(cmd, "%s", msg);
+                }
+                fclose(f);
+        }
         if (o.signal_in && o.signal_out && strcmp(o.signal_in, o.signal_out) == 0 &&
             strcmp(o.signal_in, "-") != 0)
                 return usage_error(cmd, "--signal-in and --signal-out must differ (both \"%s\")",
                                    o.signal_in);
         log_set_level(verbosity);
         log_set_categories(getenv("RTCPEER_LOG"));
-        if ((rc = refuse_unsupported(&o)))
-                return rc;
         return cli_run_peer(&o);
 }
 

@@ -5,9 +5,11 @@
 #include <stdbool.h>
 
 #include "core/addr.h"
+#include "net/impair.h"
 #include "sctp/sctp.h"
 
 #define CLI_MAX_SERVERS 8
+#define CLI_MAX_EXPECT  32
 
 enum cli_role { CLI_OFFER, CLI_ANSWER };
 
@@ -23,15 +25,23 @@ struct cli_opts {
         const char *video;
         const char *audio;
         const char *video_out;
-        const char *audio_out;
+        const char *audio_out;       /* --audio-out PCM */
+        const char *record_video;    /* --record-video FILE.ivf */
+        const char *record_audio;    /* --record-audio FILE.wav */
+        bool preview;                /* --preview */
+        struct impair_config impair; /* --impair */
+        const char *impair_spec;
         const char *stun[CLI_MAX_SERVERS];
         int n_stun;
         const char *turn[CLI_MAX_SERVERS];
         int n_turn;
-        const char *turn_ca;         /* PEM trust anchors for turns: servers */
-        const char *identity;        /* --identity FILE: a key and certificate kept across runs */
-        const char *label;           /* --label: our data channel's label */
-        const char *stats;           /* --stats FILE|-: JSON Lines once a second */
+        const char *turn_ca;  /* PEM trust anchors for turns: servers */
+        const char *identity; /* --identity FILE: a key and certificate kept across runs */
+        const char *label;    /* --label: our data channel's label */
+        const char *stats;    /* --stats FILE|-: JSON Lines once a second */
+        const char *expect[CLI_MAX_EXPECT]; /* --expect CONDITION, checked at the end */
+        int n_expect;
+        const char *summary;         /* --summary FILE|-: one JSON object at the end */
         unsigned width, height, fps; /* --video-size, --fps */
         unsigned video_kbps, audio_kbps;
         bool audio_fec, audio_dtx;

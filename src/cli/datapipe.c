@@ -60,12 +60,19 @@ static bool pollable(int fd)
 
 static void try_read(struct datapipe *d);
 
+static void kick(struct datapipe *d)
+{
+        if (d->cfg.kick)
+                d->cfg.kick(d->cfg.kick_arg);
+}
+
 static void on_stdin(struct loop *loop, int fd, uint32_t events, void *arg)
 {
         (void)loop;
         (void)fd;
         (void)events;
         try_read(arg);
+        kick(arg);
 }
 
 static void on_read_timer(struct loop *loop, void *arg)
@@ -74,6 +81,7 @@ static void on_read_timer(struct loop *loop, void *arg)
         struct datapipe *d = arg;
         d->read_timer = 0;
         try_read(d);
+        kick(d);
 }
 
 static void watch_stdin(struct datapipe *d, bool on)
@@ -98,6 +106,8 @@ static void watch_stdin(struct datapipe *d, bool on)
 static bool send_pending(struct datapipe *d)
 {
         size_t max = session_dc_max_message(d->session);
+        if (d->cfg.options.reliability != DC_RELIABLE)
+                max = session_dc_max_unfragmented(d->session);
         if (max == 0 || max > CHUNK)
                 max = CHUNK;
         while (d->pending_in.len) {
@@ -303,7 +313,12 @@ int datapipe_event(struct datapipe *d, const struct session_output *o)
                 }
                 d->have_channel = true;
                 d->started = clock_now_us();
-                log_info("data", "data channel \"%s\" open: sending standard input", d->cfg.label);
+                if (d->cfg.applied_us && d->started >= d->cfg.applied_us)
+                        log_info("data", "data channel open in %.1f ms (\"%s\"): sending standard input",
+                                 (double)(d->started - d->cfg.applied_us) / 1000.0, d->cfg.label);
+                else
+                        log_info("data", "data channel open (\"%s\"): sending standard input",
+                                 d->cfg.label);
                 if (d->cfg.progress)
                         d->tick = loop_add_timer(d->loop, clock_now_us() + 500000, on_tick, d);
                 try_read(d);

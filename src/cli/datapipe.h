@@ -4,6 +4,10 @@
  * that each direction ends on its own (like a half-closed TCP connection): the end of stdin
  * closes our channel once everything before it is delivered, and the session hangs up when
  * both directions are finished.
+ *
+ * On a partially reliable channel (--max-retransmits, --max-lifetime) a message is lost as a
+ * whole when one of its packets is, so there each message is at most one packet: what one read
+ * of standard input returned, split where it does not fit.
  */
 #ifndef RTCPEER_CLI_DATAPIPE_H
 #define RTCPEER_CLI_DATAPIPE_H
@@ -22,6 +26,16 @@ struct datapipe_config {
         const char *label;
         struct dc_options options;
         bool progress; /* redraw a progress line on stderr (a terminal) */
+        /* When both descriptions were applied (clock_now_us): the open is logged as "data
+         * channel open in N ms" from it. 0: not known, no time in the line. */
+        uint64_t applied_us;
+        /*
+         * Called after the pipe handed data to the session from one of its own loop callbacks
+         * (standard input readable, the file read timer): the caller must then send what the
+         * session queued and re-arm its timers, as after any other input.
+         */
+        void (*kick)(void *arg);
+        void *kick_arg;
 };
 
 /* leftover: bytes read from stdin after the description (consumed). */

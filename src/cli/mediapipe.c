@@ -28,6 +28,11 @@ struct mediapipe {
         bool started, dead;
         uint64_t frames[2];
         char desc[256];
+        /* Congestion control: below what the picture needs, every fps_div-th frame is coded. */
+        unsigned fps_div;
+        uint64_t captured;
+        unsigned last_w, last_h;
+        uint32_t video_bps;
 };
 
 static void fail(struct mediapipe *m, const char *msg)
@@ -49,6 +54,10 @@ static void pump_video(struct mediapipe *m)
         int rc;
         uint64_t now = clock_now_us();
         while ((rc = videosrc_read(m->vsrc, now, &pic)) == 1) {
+                m->last_w = pic->width;
+                m->last_h = pic->height;
+                if (m->fps_div > 1 && m->captured++ % m->fps_div)
+                        continue;
                 struct vp8enc_frame f;
                 int erc = vp8enc_encode(m->venc, pic, &f);
                 if (erc < 0) {
@@ -253,4 +262,48 @@ void mediapipe_free(struct mediapipe *m)
         opusenc_free(m->aenc);
         audiosrc_free(m->asrc);
         free(m);
+}
+
+/*
+ * Bits per pixel the rate leaves at the capture rate: below ~0.04 VP8 pictures turn to mush, so
+ * the frame rate halves (then thirds) instead, and comes back with some hysteresis.
+ */
+static unsigned fps_divider(const struct mediapipe *m, uint32_t bps)
+{
+        double px = (double)(m->last_w ? m->last_w : 640) * (m->last_h ? m->last_h : 480) *
+                    (m->cfg.fps ? m->cfg.fps : 30);
+        double bpp = (double)bps / px;
+        unsigned cur = m->fps_div ? m->fps_div : 1;
+        double up = cur > 1 ? 1.25 : 1.0; /* hysteresis: come back only with a margin */
+        if (bpp >= 0.04 * up)
+                return 1;
+        if (bpp >= 0.02 * (cur > 2 ? 1.25 : 1.0))
+                return 2;
+        return 3;
+}
+
+void mediapipe_set_bitrate(struct mediapipe *m, enum session_media media, uint32_t bps,
+                           unsigned loss_percent)
+{
+        if (media == SESSION_VIDEO && m->venc) {
+                unsigned div = fps_divider(m, bps);
+                if (div != (m->fps_div ? m->fps_div : 1))
+                        log_info("media", "video: %u kbit/s: coding %s", bps / 1000,
+                                 div == 1   ? "every frame again"
+                                 : div == 2 ? "every second frame"
+                                            : "every third frame");
+                m->fps_div = div;
+                m->video_bps = bps;
+                vp8enc_set_bitrate(m->venc, bps / 1000 ? bps / 1000 : 1);
+        } else if (media == SESSION_AUDIO && m->aenc) {
+                opusenc_set_bitrate(m->aenc, bps < 6000 ? 6000 : bps > 510000 ? 510000 : bps);
+                /* In-band FEC once loss is noticeable (or when asked for), sized to the loss. */
+                bool fec = m->cfg.fec || loss_percent >= 3;
+                opusenc_set_fec(m->aenc, fec, loss_percent);
+        }
+}
+
+uint32_t mediapipe_video_bitrate(const struct mediapipe *m)
+{
+        return m->video_bps;
 }

@@ -38,6 +38,10 @@ void mediapipe_free(struct mediapipe *m);
 /* The session can send media now: start reading the sources. */
 void mediapipe_start(struct mediapipe *m, struct session *session);
 void mediapipe_keyframe(struct mediapipe *m);
+/* Congestion control's bitrate for one kind (and the loss it sees, for Opus FEC). */
+void mediapipe_set_bitrate(struct mediapipe *m, enum session_media media, uint32_t bps,
+                           unsigned loss_percent);
+uint32_t mediapipe_video_bitrate(const struct mediapipe *m);
 /* What the sources deliver, for the log. */
 const char *mediapipe_describe(const struct mediapipe *m);
 uint64_t mediapipe_frames(const struct mediapipe *m, enum session_media media);

@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/datapipe.h"
+#include "cli/expect.h"
 #include "cli/mediapipe.h"
 #include "cli/stats.h"
 #include "cli/sigio.h"
@@ -29,10 +30,15 @@
 #include "dtls/srtp.h"
 #include "ice/mdns.h"
 #include "net/hostaddr.h"
+#include "net/impair.h"
 #include "net/stream.h"
 #include "net/udp.h"
 #include "sdp/negotiate.h"
 #include "sdp/sdp.h"
+#include "cli/mediarecv.h"
+#include "media/termview.h"
+#include "rtp/rtp_receiver.h"
+#include "rtp/rtp_sender.h"
 #include "session.h"
 
 #define PEER_MAX_CANDIDATES 32
@@ -86,8 +92,20 @@ struct peer {
         int n_turn_failed;
         struct datapipe *pipe;   /* --data */
         struct mediapipe *media; /* --video, --audio */
-        FILE *stats_out;         /* --stats */
+        struct mediarecv *recv;  /* --video-out, --audio-out, --record-*, --preview */
+        /* --impair: one stage for what we send, one for what we receive. */
+        struct impair *impair_tx, *impair_rx;
+        int impair_timer;
+        FILE *stats_out; /* --stats */
         int stats_timer;
+        int status_timer; /* the live status line (stderr on a terminal) */
+        struct status_prev {
+                uint64_t at, bytes_sent, bytes_received, got, frames_in, frames_out;
+                int64_t lost;
+        } status_prev;
+        /* --expect, --summary: when each stage of the call was reached; the final stats line. */
+        struct setup_times setup;
+        struct buf final_stats;
         const char *ice_state;
         const char *dtls_state;
         char dtls_cipher[64];
@@ -230,6 +248,9 @@ static int parse_turn_uri(const char *uri, struct turn_uri *u)
 static void turn_failed(struct peer *p, int k, const char *why);
 static void flush(struct peer *p);
 static void arm(struct peer *p);
+static void impair_run(struct peer *p);
+static void impair_send(struct peer *p);
+static void impair_arm(struct peer *p);
 static void resolve_mdns(struct peer *p, const struct sdp_candidate *c);
 static void on_signal(struct loop *loop, int signo, void *arg);
 
@@ -350,6 +371,7 @@ static int open_turn(struct peer *p, const char *uri)
 static void media_after(void *arg)
 {
         struct peer *p = arg;
+        expect_note_sent(&p->setup, clock_now_us(), p->session);
         flush(p);
         arm(p);
 }
@@ -478,15 +500,49 @@ static int prepare_local(struct peer *p)
         l->cname = p->cname;
         /* The data section is always negotiated; media capabilities arrive with their features. */
         l->data = true;
-        /* We send media; receiving it comes with a later version. */
-        if (p->opts->audio) {
-                l->audio = SDP_DIR_SENDONLY;
+        /* Each kind of media goes the ways the options ask for: a source sends, an output receives.
+         */
+        const struct cli_opts *o = p->opts;
+        bool recv_audio = o->audio_out || o->record_audio;
+        bool recv_video = o->video_out || o->record_video || o->preview;
+        if (o->audio || recv_audio) {
+                l->audio = !o->audio    ? SDP_DIR_RECVONLY
+                           : recv_audio ? SDP_DIR_SENDRECV
+                                        : SDP_DIR_SENDONLY;
                 l->audio_ssrc = ssrc[0];
         }
-        if (p->opts->video) {
-                l->video = SDP_DIR_SENDONLY;
+        if (o->video || recv_video) {
+                l->video = !o->video    ? SDP_DIR_RECVONLY
+                           : recv_video ? SDP_DIR_SENDRECV
+                                        : SDP_DIR_SENDONLY;
                 l->video_ssrc = ssrc[1];
                 l->video_rtx_ssrc = ssrc[2];
+        }
+        if (recv_audio || recv_video) {
+                struct mediarecv_config rc_cfg = {
+                    .video_out = o->video_out,
+                    .record_video = o->record_video,
+                    .audio_out = o->audio_out,
+                    .record_audio = o->record_audio,
+                    .preview = o->preview,
+                    .fps = o->fps,
+                    .failed = media_failed,
+                    .arg = p,
+                };
+                char err[300];
+                rc = mediarecv_open(&rc_cfg, p->loop, &p->recv, err, sizeof(err));
+                if (rc < 0) {
+                        log_error(NULL, "%s", err);
+                        return rc == -ENOMEM ? EXIT_FAILURE_INTERNAL : EXIT_DEVICE;
+                }
+                log_info("media", "%s", mediarecv_describe(p->recv));
+        }
+        if (impair_active(&o->impair)) {
+                p->impair_tx = impair_new(&o->impair, rand_u64());
+                p->impair_rx = impair_new(&o->impair, rand_u64());
+                if (!p->impair_tx || !p->impair_rx)
+                        return EXIT_FAILURE_INTERNAL;
+                log_info("net", "impairing both directions: %s", o->impair_spec);
         }
         l->stream_id = p->cname;
         if (p->opts->audio || p->opts->video) {
@@ -633,6 +689,7 @@ static void establish(struct peer *p)
                 loop_cancel_timer(p->loop, p->establish_timer);
         p->establish_timer = 0;
         p->established = true;
+        p->setup.established = now;
         log_info(NULL, "session established in %.1f ms", (double)(now - p->applied_at) / 1000.0);
         if (p->opts->duration_s > 0)
                 loop_add_timer(p->loop,
@@ -654,6 +711,7 @@ static void handle_event(struct peer *p, const struct session_output *o)
         uint64_t now = clock_now_us();
         double ms = p->applied_at ? (double)(now - p->applied_at) / 1000.0 : 0;
         char la[ADDR_STRLEN] = "?", ra[ADDR_STRLEN] = "?";
+        expect_note_event(&p->setup, now, o, p->pipe != NULL);
         switch (o->event) {
         case SESSION_EV_GATHERING_DONE:
                 break;
@@ -743,10 +801,31 @@ static void handle_event(struct peer *p, const struct session_output *o)
                         log_info("media", "SRTP keyed: sending media");
                         mediapipe_start(p->media, p->session);
                 }
+                if (p->recv) {
+                        for (int k = 0; k < 2; k++)
+                                if (mediarecv_wants(p->recv, (enum session_media)k) &&
+                                    !session_receives(p->session, (enum session_media)k))
+                                        log_warn("media", "the peer does not send %s",
+                                                 k == SESSION_AUDIO ? "audio" : "video");
+                        mediarecv_start(p->recv, p->session);
+                }
+                break;
+        case SESSION_EV_MEDIA_FRAME:
+                if (p->recv)
+                        mediarecv_frame(p->recv, now, o);
+                expect_note_decoded(&p->setup, now, p->recv);
                 break;
         case SESSION_EV_KEYFRAME_REQUEST:
                 if (p->media)
                         mediapipe_keyframe(p->media);
+                break;
+        case SESSION_EV_BITRATE:
+                if (p->media)
+                        mediapipe_set_bitrate(p->media, (enum session_media)o->media,
+                                              o->bitrate_bps, o->loss_percent);
+                log_debug("bwe", "%s: %u kbit/s (loss %u%%)",
+                          o->media == SESSION_AUDIO ? "audio" : "video", o->bitrate_bps / 1000,
+                          o->loss_percent);
                 break;
         case SESSION_EV_REMOTE_MDNS:
                 resolve_mdns(p, &o->candidate);
@@ -803,6 +882,8 @@ static void on_goodbye(struct loop *loop, void *arg)
 static void flush(struct peer *p)
 {
         struct session_output o;
+        bool pipe_polled = false;
+again:
         while (session_poll_output(p->session, &o) == 1) {
                 if (o.kind == SESSION_OUT_TRANSMIT && p->closing && !p->lingering &&
                     p->n_goodbye < PEER_MAX_GOODBYE && o.len <= sizeof(p->goodbye[0].data)) {
@@ -816,6 +897,11 @@ static void flush(struct peer *p)
                 } else if (o.kind == SESSION_OUT_TRANSMIT) {
                         if (o.base < 0 || (size_t)o.base >= p->n_hosts)
                                 continue;
+                        if (p->impair_tx && !p->closing) {
+                                impair_push(p->impair_tx, clock_now_us(), o.data, o.len, o.base,
+                                            &o.dest);
+                                continue;
+                        }
                         int rc = net_udp_send(p->hosts[o.base].fd, &o.dest, o.data, o.len);
                         if (rc < 0 && rc != -EAGAIN)
                                 log_debug("net", "send from %s failed: %s", p->hosts[o.base].ip,
@@ -824,8 +910,14 @@ static void flush(struct peer *p)
                         handle_event(p, &o);
                 }
         }
-        if (p->pipe && !p->closing)
+        if (p->pipe && !p->closing && !pipe_polled) {
+                /* What the pipe sends now leaves in this pass, not at the next wake-up. */
+                pipe_polled = true;
                 datapipe_poll(p->pipe);
+                goto again;
+        }
+        if (p->impair_tx)
+                impair_send(p);
         if (p->closing && !p->lingering) {
                 /* Repeat the goodbye a little later: one lost close_notify would otherwise
                  * leave the peer waiting 30 s for consent to expire. */
@@ -908,6 +1000,54 @@ static void resolve_mdns(struct peer *p, const struct sdp_candidate *c)
         mdns_flush(p);
 }
 
+/* Moves what the impairment stages hold past its due time on, and wakes up for the rest. */
+static void on_impair(struct loop *loop, void *arg)
+{
+        (void)loop;
+        struct peer *p = arg;
+        p->impair_timer = 0;
+        impair_run(p);
+        arm(p);
+}
+
+/* Sends what the send stage releases now (flush calls it: it never re-enters the session). */
+static void impair_send(struct peer *p)
+{
+        uint64_t now = clock_now_us();
+        struct impair_packet ip;
+        while (impair_pop(p->impair_tx, now, &ip) == 1)
+                if (ip.base >= 0 && (size_t)ip.base < p->n_hosts)
+                        net_udp_send(p->hosts[ip.base].fd, &ip.addr, ip.data, ip.len);
+        impair_arm(p);
+}
+
+static void impair_run(struct peer *p)
+{
+        uint64_t now = clock_now_us();
+        struct impair_packet ip;
+        while (p->impair_rx && impair_pop(p->impair_rx, now, &ip) == 1) {
+                session_handle_datagram(p->session, now, ip.base, &ip.addr, ip.data, ip.len);
+                flush(p);
+        }
+        if (p->impair_tx)
+                impair_send(p);
+        impair_arm(p);
+}
+
+static void impair_arm(struct peer *p)
+{
+        uint64_t d = CLOCK_NEVER;
+        if (p->closing && p->lingering)
+                return;
+        if (p->impair_rx && impair_next_deadline(p->impair_rx) < d)
+                d = impair_next_deadline(p->impair_rx);
+        if (p->impair_tx && impair_next_deadline(p->impair_tx) < d)
+                d = impair_next_deadline(p->impair_tx);
+        if (p->impair_timer > 0)
+                loop_cancel_timer(p->loop, p->impair_timer);
+        p->impair_timer = d != CLOCK_NEVER ? loop_add_timer(p->loop, d, on_impair, p) : 0;
+}
+
 static void arm(struct peer *p)
 {
         if (p->timer > 0)
@@ -949,9 +1089,15 @@ static void on_udp(struct loop *loop, int fd, uint32_t events, void *arg)
                         break;
                 if (n < 0)
                         continue;
+                if (p->impair_rx) {
+                        impair_push(p->impair_rx, clock_now_us(), buf, (size_t)n, h->base, &from);
+                        continue;
+                }
                 session_handle_datagram(p->session, clock_now_us(), h->base, &from, buf, (size_t)n);
                 flush(p);
         }
+        if (p->impair_rx)
+                impair_run(p);
         arm(p);
 }
 
@@ -980,6 +1126,7 @@ static int gather(struct peer *p)
                         return EXIT_FAILURE_INTERNAL;
         }
         uint64_t now = clock_now_us();
+        p->setup.gather_start = now;
         session_gather(p->session, now);
         flush(p);
         if (!session_gathering_done(p->session)) {
@@ -1075,6 +1222,7 @@ static void write_stats(struct peer *p, bool final)
         gettimeofday(&tv, NULL);
         st.timestamp_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
         st.have_pair = session_selected_stats(p->session, &st.pair) == 0;
+        st.have_bwe = session_bwe_stats(p->session, &st.bwe) == 0;
         if (st.have_pair && st.pair.local.base >= SESSION_RELAY_BASE &&
             st.pair.local.base - SESSION_RELAY_BASE < p->n_turn)
                 st.local_relay_protocol =
@@ -1086,7 +1234,20 @@ static void write_stats(struct peer *p, bool final)
                 m->kind = k == SESSION_AUDIO ? "audio" : "video";
                 m->clock_rate = k == SESSION_AUDIO ? 48000 : 90000;
                 m->ssrc = session_media_ssrc(p->session, (enum session_media)k);
+                m->target_bps = session_media_target(p->session, (enum session_media)k);
                 st.n_outbound++;
+        }
+        for (int k = 0; k < 2; k++) {
+                struct stats_inbound *m = &st.inbound[st.n_inbound];
+                if (session_recv_stats(p->session, (enum session_media)k, &m->rtp) < 0)
+                        continue;
+                m->kind = k == SESSION_AUDIO ? "audio" : "video";
+                m->clock_rate = k == SESSION_AUDIO ? 48000 : 90000;
+                if (p->recv) {
+                        m->have_media = true;
+                        mediarecv_get_stats(p->recv, &m->media);
+                }
+                st.n_inbound++;
         }
         struct session_dc_stats dcs[8];
         int n = session_dc_stats(p->session, dcs, 8);
@@ -1101,10 +1262,96 @@ static void write_stats(struct peer *p, bool final)
                 c->bytes_received = dcs[i].bytes_received;
         }
         struct buf b = BUF_INIT;
-        if (stats_format(&st, final, &b) == 0) {
+        if (stats_format(&st, final, &b) == 0 && p->stats_out) {
                 fwrite(b.data, 1, b.len, p->stats_out);
                 fflush(p->stats_out);
         }
+        if (final)
+                buf_append(&p->final_stats, b.data, b.len);
+        buf_free(&b);
+}
+
+/*
+ * The live status line on a terminal: where the call goes, how fast, how well. Rates are over
+ * the last second.
+ */
+static void on_status_timer(struct loop *loop, void *arg)
+{
+        struct peer *p = arg;
+        uint64_t now = clock_now_us();
+        p->status_timer = loop_add_timer(loop, now + CLOCK_US_PER_SEC, on_status_timer, p);
+        struct status_prev *v = &p->status_prev;
+        double dt = v->at ? (double)(now - v->at) / 1e6 : 0;
+        struct buf b = BUF_INIT;
+        buf_printf(&b, "rtcpeer: ICE %s", p->ice_state ? p->ice_state : "new");
+        struct ice_pair_stats ps;
+        uint64_t sent = 0, recvd = 0;
+        if (session_selected_stats(p->session, &ps) == 0) {
+                const char *lt = cand_type_name(ps.local.type),
+                           *rt = cand_type_name(ps.remote.type);
+                buf_printf(&b, " %s<->%s", lt, rt);
+                /* ICE's own round trip, else the one sender reports give. */
+                struct rtp_sender_stats rs;
+                uint64_t rtt = ps.rtt_valid ? ps.rtt_us : 0;
+                for (int k = 0; k < 2 && !rtt; k++)
+                        if (session_media_stats(p->session, (enum session_media)k, &rs) == 0 &&
+                            rs.rtt_valid)
+                                rtt = rs.rtt_us;
+                if (rtt)
+                        buf_printf(&b, ", RTT %.1f ms", (double)rtt / 1000.0);
+                sent = ps.bytes_sent;
+                recvd = ps.bytes_received;
+                if (dt > 0)
+                        buf_printf(&b, ", out %.0f kbit/s, in %.0f kbit/s",
+                                   (double)(sent - v->bytes_sent) * 8 / 1000 / dt,
+                                   (double)(recvd - v->bytes_received) * 8 / 1000 / dt);
+        }
+        /* Loss of what we receive over the last second; frame rates both ways. */
+        uint64_t got = 0, frames_in = 0, frames_out = 0;
+        int64_t lost = 0;
+        bool have_in = false;
+        for (int k = 0; k < 2; k++) {
+                struct rtp_receiver_stats rs;
+                if (session_recv_stats(p->session, (enum session_media)k, &rs) == 0) {
+                        have_in = true;
+                        got += rs.packets_received;
+                        lost += rs.packets_lost;
+                        if (k == SESSION_VIDEO)
+                                frames_in = rs.frames_received;
+                }
+        }
+        struct rtp_sender_stats ss;
+        if (session_media_stats(p->session, SESSION_VIDEO, &ss) == 0)
+                frames_out = ss.frames_sent;
+        if (have_in && dt > 0) {
+                int64_t dl = lost - v->lost;
+                uint64_t dg = got - v->got;
+                double pct = dg + (uint64_t)(dl > 0 ? dl : 0)
+                                 ? 100.0 * (double)(dl > 0 ? dl : 0) /
+                                       (double)(dg + (uint64_t)(dl > 0 ? dl : 0))
+                                 : 0;
+                buf_printf(&b, ", loss %.1f%%", pct);
+        }
+        if (dt > 0 && (frames_out || frames_in)) {
+                buf_printf(&b, ", fps");
+                if (frames_out)
+                        buf_printf(&b, " out %.0f", (double)(frames_out - v->frames_out) / dt);
+                if (frames_in)
+                        buf_printf(&b, " in %.0f", (double)(frames_in - v->frames_in) / dt);
+        }
+        *v = (struct status_prev){.at = now,
+                                  .bytes_sent = sent,
+                                  .bytes_received = recvd,
+                                  .got = got,
+                                  .lost = lost,
+                                  .frames_in = frames_in,
+                                  .frames_out = frames_out};
+        /* One line: cut to the terminal's width so that it never wraps. */
+        unsigned cols = 0, rows = 0;
+        if (termview_size(STDERR_FILENO, &cols, &rows) == 0 && cols > 1 && b.len >= cols)
+                b.len = cols - 1;
+        if (buf_terminate(&b) == 0)
+                log_status((const char *)b.data);
         buf_free(&b);
 }
 
@@ -1113,6 +1360,14 @@ static void on_stats_timer(struct loop *loop, void *arg)
         struct peer *p = arg;
         write_stats(p, false);
         p->stats_timer = loop_add_timer(loop, clock_now_us() + CLOCK_US_PER_SEC, on_stats_timer, p);
+}
+
+/* The data pipe sent from its own callback: send what the session queued and re-arm. */
+static void on_pipe_kick(void *arg)
+{
+        struct peer *p = arg;
+        flush(p);
+        arm(p);
 }
 
 /* Runs the connection after signaling: ICE, then DTLS, until hang-up or failure. */
@@ -1124,6 +1379,11 @@ static int run_session(struct peer *p, const struct sdp *local, const struct sdp
         p->dtls_state = "connecting";
         if (p->stats_out)
                 p->stats_timer = loop_add_timer(p->loop, now + CLOCK_US_PER_SEC, on_stats_timer, p);
+        /* --data draws its own progress line instead. */
+        if (isatty(STDERR_FILENO) && log_get_level() >= LOG_LEVEL_INFO && !p->opts->data &&
+            !(p->recv && mediarecv_preview_fd(p->recv) == STDERR_FILENO))
+                p->status_timer =
+                    loop_add_timer(p->loop, now + CLOCK_US_PER_SEC, on_status_timer, p);
         int rc = session_apply(p->session, now, local, remote, msg, sizeof(msg));
         if (rc < 0) {
                 log_error(NULL, "%s", msg);
@@ -1135,6 +1395,9 @@ static int run_session(struct peer *p, const struct sdp *local, const struct sdp
                     .label = p->opts->label ? p->opts->label : "rtcpeer",
                     .options = p->opts->dc_options,
                     .progress = isatty(STDERR_FILENO) && log_get_level() >= LOG_LEVEL_INFO,
+                    .kick = on_pipe_kick,
+                    .kick_arg = p,
+                    .applied_us = p->applied_at,
                 };
                 if (datapipe_new(&dc, p->loop, p->session, &p->in.leftover, &p->pipe) < 0)
                         return EXIT_FAILURE_INTERNAL;
@@ -1236,14 +1499,33 @@ int cli_run_peer(const struct cli_opts *opts)
         if (rc == 0)
                 rc = opts->role == CLI_OFFER ? run_offer(p) : run_answer(p);
         sigio_in_close(&p->in);
+        p->setup.ended = clock_now_us();
+        if ((opts->n_expect || opts->summary) && !p->stats_out && p->session && p->applied_at)
+                write_stats(p, true);
         if (p->stats_out) {
                 if (p->session && p->applied_at)
                         write_stats(p, true);
                 if (p->stats_out != stdout)
                         fclose(p->stats_out);
         }
+        if (p->recv) {
+                char err[300] = "";
+                if (mediarecv_finish(p->recv, err, sizeof(err)) < 0) {
+                        log_error(NULL, "%s", err);
+                        if (rc == EXIT_OK)
+                                rc = EXIT_DEVICE;
+                }
+        }
+        if (opts->n_expect || opts->summary) {
+                p->setup.applied = p->applied_at;
+                rc = expect_finish(opts, rc, &p->setup, &p->final_stats);
+        }
+        buf_free(&p->final_stats);
         datapipe_free(p->pipe);
         mediapipe_free(p->media);
+        mediarecv_free(p->recv);
+        impair_free(p->impair_tx);
+        impair_free(p->impair_rx);
         session_free(p->session);
         mdns_resolver_free(p->mdns);
         if (p->mdns_fd >= 0)
@@ -1255,6 +1537,8 @@ int cli_run_peer(const struct cli_opts *opts)
                         net_stream_drain(p->turn[i].stream, 500);
                 net_stream_free(p->turn[i].stream);
         }
+        if (p->status_timer)
+                log_status(NULL);
         loop_free(p->loop);
         net_close_host(p->hosts, p->n_hosts);
         cert_free(p->cert);

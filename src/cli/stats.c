@@ -89,6 +89,20 @@ int stats_format(const struct stats_snapshot *st, bool final, struct buf *b)
                     p->responses_sent, p->consent_requests_sent);
                 if (p->rtt_valid)
                         buf_printf(b, ",\"currentRoundTripTime\":%.6f", (double)p->rtt_us / 1e6);
+                if (st->have_bwe)
+                        buf_printf(b,
+                                   ",\"availableOutgoingBitrate\":%" PRIu32
+                                   ",\"rtcpeerBweDelayBitrate\":%" PRIu32
+                                   ",\"rtcpeerBweLossBitrate\":%" PRIu32
+                                   ",\"rtcpeerBweAckedBitrate\":%" PRIu32
+                                   ",\"rtcpeerBweState\":\"%s\",\"rtcpeerBweTrend\":%.6f"
+                                   ",\"rtcpeerBweLoss\":%.4f",
+                                   st->bwe.target_bps, st->bwe.delay_bps, st->bwe.loss_bps,
+                                   st->bwe.acked_bps,
+                                   st->bwe.state > 0   ? "overuse"
+                                   : st->bwe.state < 0 ? "underuse"
+                                                       : "normal",
+                                   st->bwe.trend, st->bwe.loss_ratio);
                 buf_append_str(b, "}");
                 candidate(b, "LC0", "local-candidate", &p->local, st->local_relay_protocol, ts);
                 candidate(b, "RC0", "remote-candidate", &p->remote, NULL, ts);
@@ -111,6 +125,8 @@ int stats_format(const struct stats_snapshot *st, bool final, struct buf *b)
                 if (strcmp(m->kind, "video") == 0)
                         buf_printf(b, ",\"framesEncoded\":%" PRIu64 ",\"framesSent\":%" PRIu64,
                                    r->frames_sent, r->frames_sent);
+                if (m->target_bps)
+                        buf_printf(b, ",\"targetBitrate\":%" PRIu32, m->target_bps);
                 buf_append_str(b, "}");
                 if (r->have_report) {
                         buf_printf(b,
@@ -125,6 +141,63 @@ int stats_format(const struct stats_snapshot *st, bool final, struct buf *b)
                                 buf_printf(b, ",\"roundTripTime\":%.6f", (double)r->rtt_us / 1e6);
                         buf_append_str(b, "}");
                 }
+        }
+        for (int i = 0; i < st->n_inbound; i++) {
+                const struct stats_inbound *m = &st->inbound[i];
+                const struct rtp_receiver_stats *r = &m->rtp;
+                buf_printf(b,
+                           ",{\"id\":\"IT%s\",\"type\":\"inbound-rtp\",\"timestamp\":%" PRIu64
+                           ",\"kind\":\"%s\",\"ssrc\":%" PRIu32 ",\"transportId\":\"T0\","
+                           "\"packetsReceived\":%" PRIu64 ",\"bytesReceived\":%" PRIu64
+                           ",\"headerBytesReceived\":%" PRIu64 ",\"packetsLost\":%" PRId64
+                           ",\"packetsDiscarded\":%" PRIu64 ",\"jitter\":%.6f"
+                           ",\"retransmittedPacketsReceived\":%" PRIu64 ",\"nackCount\":%" PRIu64
+                           ",\"pliCount\":%" PRIu64 ",\"firCount\":%" PRIu64
+                           ",\"jitterBufferDelay\":%.6f,\"jitterBufferEmittedCount\":%" PRIu64
+                           ",\"rtcpeerTargetDelay\":%.6f,\"rtcpeerPacketsDuplicated\":%" PRIu64
+                           ",\"rtcpeerNackRequested\":%" PRIu64,
+                           m->kind, ts, m->kind, r->ssrc, r->packets_received, r->bytes_received,
+                           r->header_bytes_received, r->packets_lost, r->packets_discarded,
+                           r->jitter_s, r->retransmitted_packets_received, r->nack_count,
+                           r->pli_count, r->fir_count, r->jitter_buffer_delay_s,
+                           r->jitter_buffer_emitted_count, (double)r->target_delay_us / 1e6,
+                           r->packets_duplicated, r->nack_requested);
+                const struct mediarecv_stats *d = &m->media;
+                if (strcmp(m->kind, "video") == 0) {
+                        buf_printf(b, ",\"framesReceived\":%" PRIu64 ",\"framesDropped\":%" PRIu64,
+                                   r->frames_received, r->frames_dropped);
+                        if (m->have_media)
+                                buf_printf(
+                                    b,
+                                    ",\"framesDecoded\":%" PRIu64 ",\"keyFramesDecoded\":%" PRIu64
+                                    ",\"frameWidth\":%u,\"frameHeight\":%u"
+                                    ",\"freezeCount\":%" PRIu64 ",\"totalFreezesDuration\":%.3f"
+                                    ",\"rtcpeerDecodeErrors\":%" PRIu64
+                                    ",\"rtcpeerFramesWritten\":%" PRIu64,
+                                    d->frames_decoded, d->key_frames_decoded, d->frame_width,
+                                    d->frame_height, d->freeze_count, d->total_freezes_duration_s,
+                                    d->decode_errors, d->frames_written);
+                        if (m->have_media && d->g2g_frames)
+                                buf_printf(b,
+                                           ",\"rtcpeerGlassToGlassMedianMs\":%.0f"
+                                           ",\"rtcpeerGlassToGlassP95Ms\":%.0f",
+                                           d->g2g_median_ms, d->g2g_p95_ms);
+                } else if (m->have_media) {
+                        buf_printf(
+                            b,
+                            ",\"totalSamplesReceived\":%" PRIu64 ",\"concealedSamples\":%" PRIu64
+                            ",\"concealmentEvents\":%" PRIu64 ",\"fecPacketsReceived\":%" PRIu64,
+                            d->total_samples_received, d->concealed_samples, d->concealment_events,
+                            d->fec_packets_used);
+                        if (d->have_sink)
+                                buf_printf(b,
+                                           ",\"rtcpeerPlayoutDelay\":%.6f"
+                                           ",\"rtcpeerPlayoutUnderruns\":%" PRIu64,
+                                           (double)d->sink_delay_us / 1e6, d->sink_underruns);
+                }
+                if (m->have_media && d->sync_valid)
+                        buf_printf(b, ",\"rtcpeerSyncOffsetMs\":%.1f", d->sync_offset_ms);
+                buf_append_str(b, "}");
         }
         for (int i = 0; i < st->n_channels; i++) {
                 const struct stats_channel *c = &st->channels[i];

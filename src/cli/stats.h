@@ -1,8 +1,9 @@
 /*
  * --stats: one JSON object per second (JSON Lines) with the W3C webrtc-stats names and types
  * (https://www.w3.org/TR/webrtc-stats/) for what this version carries: transport,
- * candidate-pair, local-candidate, remote-candidate and data-channel. The last line, written at
- * exit, has "final": true.
+ * candidate-pair, local-candidate, remote-candidate, outbound-rtp, remote-inbound-rtp,
+ * inbound-rtp and data-channel. Figures of ours without a W3C name are prefixed "rtcpeer". The last
+ * line, written at exit, has "final": true.
  */
 #ifndef RTCPEER_CLI_STATS_H
 #define RTCPEER_CLI_STATS_H
@@ -13,6 +14,9 @@
 
 #include "core/buf.h"
 #include "ice/ice.h"
+#include "cli/mediarecv.h"
+#include "rtp/gcc.h"
+#include "rtp/rtp_receiver.h"
 #include "rtp/rtp_sender.h"
 
 struct stats_channel {
@@ -26,7 +30,16 @@ struct stats_outbound {
         const char *kind; /* "audio", "video" */
         uint32_t ssrc;
         uint32_t clock_rate;
+        uint32_t target_bps; /* congestion control's share for this track, 0: none yet */
         struct rtp_sender_stats rtp;
+};
+
+struct stats_inbound {
+        const char *kind; /* "audio", "video" */
+        uint32_t clock_rate;
+        struct rtp_receiver_stats rtp;
+        bool have_media; /* decoder and output figures below */
+        struct mediarecv_stats media;
 };
 
 struct stats_snapshot {
@@ -41,6 +54,10 @@ struct stats_snapshot {
         const char *local_relay_protocol; /* "udp", "tcp", "tls" for a relay candidate */
         struct stats_outbound outbound[2];
         int n_outbound;
+        bool have_bwe;
+        struct gcc_stats bwe;
+        struct stats_inbound inbound[2];
+        int n_inbound;
         struct stats_channel channels[8];
         int n_channels;
 };

@@ -31,6 +31,8 @@ const char *exit_code_name(int code)
                 return "TURN failure";
         case EXIT_DATA_INCOMPLETE:
                 return "data transfer incomplete";
+        case EXIT_EXPECT_FAILED:
+                return "expectation failed";
         case EXIT_INTERRUPTED:
                 return "interrupted";
         default:

@@ -20,6 +20,7 @@ enum exit_code {
         EXIT_DEVICE = 13,          /* camera, microphone or file source/sink failed */
         EXIT_TURN = 14,            /* TURN server unreachable or refused the allocation */
         EXIT_DATA_INCOMPLETE = 15, /* --data: the peer hung up before both directions finished */
+        EXIT_EXPECT_FAILED = 16,   /* --expect: a condition did not hold at the end of the call */
         EXIT_INTERRUPTED = 130,    /* SIGINT before a session was established */
 };
 

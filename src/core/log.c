@@ -6,6 +6,7 @@
 
 static int g_level = LOG_LEVEL_INFO;
 static char g_categories[256];
+static char g_status[512]; /* the live status line on a terminal, "" when none is shown */
 
 void log_set_level(int level)
 {
@@ -60,5 +61,23 @@ void log_msg(int level, const char *category, const char *fmt, ...)
         if (n >= 0 && (size_t)n < sizeof(line))
                 vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
         va_end(ap);
-        fprintf(stderr, "%s\n", line);
+        /* A log line goes above the live status line, which is then drawn again below it. */
+        if (g_status[0])
+                fprintf(stderr, "\r\x1b[K%s\n%s", line, g_status);
+        else
+                fprintf(stderr, "%s\n", line);
+}
+
+void log_status(const char *text)
+{
+        if (!text || !text[0]) {
+                if (g_status[0])
+                        fputs("\r\x1b[K", stderr);
+                g_status[0] = 0;
+                fflush(stderr);
+                return;
+        }
+        snprintf(g_status, sizeof(g_status), "%s", text);
+        fprintf(stderr, "\r\x1b[K%s", g_status);
+        fflush(stderr);
 }

@@ -23,6 +23,12 @@ bool log_enabled(int level, const char *category);
 void log_msg(int level, const char *category, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The live status line (stderr on a terminal only: the caller checks): drawn in place without
+ * a newline; log lines print above it. NULL or "" removes it.
+ */
+void log_status(const char *text);
+
 #define log_error(cat, ...) log_msg(LOG_LEVEL_ERROR, cat, __VA_ARGS__)
 #define log_warn(cat, ...)  log_msg(LOG_LEVEL_WARN, cat, __VA_ARGS__)
 #define log_info(cat, ...)  log_msg(LOG_LEVEL_INFO, cat, __VA_ARGS__)

@@ -26,6 +26,7 @@ struct loop_timer {
         uint64_t deadline;
         loop_timer_cb cb;
         void *arg;
+        uint64_t pass; /* the pass of run_due_timers it was added in */
 };
 
 struct loop_sig {
@@ -47,6 +48,7 @@ struct loop {
         int nsigs;
         bool stopped;
         int code;
+        uint64_t pass;
 };
 
 struct loop *loop_new(void)
@@ -114,7 +116,15 @@ int loop_add_timer(struct loop *l, uint64_t deadline_us, loop_timer_cb cb, void 
         int id = ++l->next_timer_id;
         if (id <= 0)
                 id = l->next_timer_id = 1;
-        l->timers[l->ntimers++] = (struct loop_timer){id, deadline_us, cb, arg};
+        /*
+         * A deadline in the past counts from now: a timer that re-arms itself overdue (its owner
+         * is behind) then queues behind the timers that were already waiting instead of
+         * overtaking them again and again.
+         */
+        uint64_t now = clock_now_us();
+        if (deadline_us < now)
+                deadline_us = now;
+        l->timers[l->ntimers++] = (struct loop_timer){id, deadline_us, cb, arg, l->pass};
         return id;
 }
 
@@ -174,10 +184,12 @@ void loop_stop(struct loop *l, int code)
 static bool run_due_timers(struct loop *l)
 {
         uint64_t now = clock_now_us();
+        /* Timers added by this pass's callbacks wait for the next pass. */
+        uint64_t pass = ++l->pass;
         for (int fired = 0; fired < 8 && !l->stopped; fired++) {
                 int best = -1;
                 for (int i = 0; i < l->ntimers; i++)
-                        if (l->timers[i].deadline <= now &&
+                        if (l->timers[i].deadline <= now && l->timers[i].pass != pass &&
                             (best < 0 || l->timers[i].deadline < l->timers[best].deadline))
                                 best = i;
                 if (best < 0)

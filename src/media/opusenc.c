@@ -67,8 +67,15 @@ int opusenc_set_fec(struct opusenc *e, bool on, unsigned loss_percent)
         /* The encoder only spends bits on FEC when told to expect loss. */
         if (on && loss_percent == 0)
                 loss_percent = 10;
+        /*
+         * In-band FEC exists only in Opus' SILK layer: with FEC on, hint that the signal is
+         * voice so that the encoder does not pick CELT-only frames (which carry none) for
+         * tonal or music-like input.
+         */
         if (opus_encoder_ctl(e->enc, OPUS_SET_INBAND_FEC(on ? 1 : 0)) != OPUS_OK ||
-            opus_encoder_ctl(e->enc, OPUS_SET_PACKET_LOSS_PERC((int)loss_percent)) != OPUS_OK)
+            opus_encoder_ctl(e->enc, OPUS_SET_PACKET_LOSS_PERC((int)loss_percent)) != OPUS_OK ||
+            opus_encoder_ctl(e->enc, OPUS_SET_SIGNAL(on ? OPUS_SIGNAL_VOICE : OPUS_AUTO)) !=
+                OPUS_OK)
                 return -EINVAL;
         return 0;
 }

@@ -758,7 +758,8 @@ uint64_t rtp_sender_next_deadline(const struct rtp_sender *s)
         uint64_t d = UINT64_MAX;
         if (s->sr_started && !s->stopped)
                 d = s->next_sr_us;
-        if ((s->media_q.len || s->rtx_q.len) && s->pacing_Bps) {
+        /* A stopped sender sends nothing more: what it still queued must not keep a deadline. */
+        if ((s->media_q.len || s->rtx_q.len) && s->pacing_Bps && !s->stopped) {
                 uint64_t t = s->pacer_last_us;
                 if (s->budget < 0) {
                         uint64_t rate = effective_rate(s);
@@ -801,4 +802,26 @@ void rtp_sender_get_stats(const struct rtp_sender *s, struct rtp_sender_stats *s
         *st = s->st;
         st->queued_packets = s->media_q.len + s->rtx_q.len;
         st->queued_bytes = s->queued_bytes;
+}
+
+int rtp_sender_build_padding(struct rtp_sender *s, size_t size, struct buf *out,
+                             size_t *twcc_offset)
+{
+        if (!s->cfg.rtx || s->stopped)
+                return -ENOTSUP;
+        struct rtp_header h;
+        header_init(s, &h);
+        h.pt = s->cfg.rtx_pt;
+        h.ssrc = s->cfg.rtx_ssrc;
+        h.seq = s->rtx_seq;
+        h.ts = s->have_last ? s->last_ts : s->cfg.ts_offset;
+        size_t head = rtp_header_size(&h);
+        size_t pad = size > head + 255 ? 255 : size > head ? size - head : 1;
+        int rc = rtp_build(out, &h, NULL, 0, pad);
+        if (rc < 0)
+                return rc;
+        s->rtx_seq++;
+        *twcc_offset = twcc_offset_of(s, out);
+        s->st.padding_packets_sent++;
+        return 0;
 }

@@ -114,6 +114,7 @@ struct rtp_sender_stats {
         uint64_t pli_count;
         uint64_t fir_count; /* FIR entries for our SSRC, repeats included */
         uint64_t sr_sent;
+        uint64_t padding_packets_sent; /* bandwidth probes */
         /* From the last report block about our SSRC (remote-inbound-rtp). */
         bool have_report;
         uint8_t fraction_lost;
@@ -150,6 +151,14 @@ void rtp_sender_handle_timeout(struct rtp_sender *s, uint64_t now_us);
 int rtp_sender_stop(struct rtp_sender *s, uint64_t now_us);
 /* Sets the pacing rate (target * 2.5); 0 turns pacing off. */
 void rtp_sender_set_target_bitrate(struct rtp_sender *s, uint64_t now_us, uint32_t bps);
+/*
+ * A padding-only packet on the RTX stream for bandwidth probing (RFC 4588 lets RTX carry
+ * padding; receivers drop it): at most `size` bytes of RTP, built now and not paced, with the
+ * transport-wide element at *twcc_offset when negotiated. -ENOTSUP without RTX.
+ */
+struct buf;
+int rtp_sender_build_padding(struct rtp_sender *s, size_t size, struct buf *out,
+                             size_t *twcc_offset);
 void rtp_sender_get_stats(const struct rtp_sender *s, struct rtp_sender_stats *st);
 /* The largest RTP payload (for VP8 including its descriptor) the sender produces. */
 size_t rtp_sender_max_payload(const struct rtp_sender *s);

@@ -9,6 +9,16 @@
 #include "sctp/dcep.h"
 #include "sctp/sctp_priv.h"
 
+/*
+ * Chromium queues the messages of a channel the peer opened until its page has taken the
+ * channel, and drops that queue if the channel closes first (SctpDataChannel delivers queued
+ * messages only in the open state). The page takes the channel a while after Chromium sent the
+ * ACK, so the reset of a channel we opened waits for the ACK and then this long...
+ */
+#define DC_RESET_AFTER_ACK_US 500000
+/* ...or, from a peer that never acknowledges, this long after sctp_channel_close. */
+#define DC_RESET_ACK_WAIT_US 3000000
+
 static uint8_t dc_channel_type(const struct dc_options *o)
 {
         uint8_t t = DCEP_CHANNEL_RELIABLE;
@@ -75,18 +85,44 @@ static void dc_release(struct sctp_assoc *a, uint16_t sid)
                 a->ch_end--;
 }
 
-static void dc_release_if_done(struct sctp_assoc *a, uint16_t sid)
+static void dc_report_closed(struct sctp_assoc *a, uint16_t sid, struct sctp_channel *ch)
+{
+        if (ch->state == SCTP_CH_CLOSED)
+                return;
+        ch->state = SCTP_CH_CLOSED;
+        struct sctp_item *it = sctp_assoc_push(a, SCTP_OUTPUT_CHANNEL_CLOSED, 0);
+        if (it)
+                it->id = sid;
+}
+
+/*
+ * Both directions reset: the channel is closed on both sides (the peer reports it once the
+ * answer to its last reset request arrives, which is what completed ours) and the id is free.
+ */
+static void dc_finish_if_done(struct sctp_assoc *a, uint16_t sid)
 {
         struct sctp_channel *ch = a->ch[sid];
         if (ch && ch->in_reset_done && ch->out_reset_done) {
                 log_debug("sctp", "channel %u: both directions reset, id free", sid);
+                dc_report_closed(a, sid, ch);
                 dc_release(a, sid);
         }
 }
 
+static bool dc_reset_may_go(const struct sctp_channel *ch)
+{
+        /* The peer closed its side first, or opened the channel itself: it has the channel. */
+        if (ch->in_reset_done || !ch->local)
+                return true;
+        uint64_t now = sctp_now();
+        if (ch->acked)
+                return now < ch->acked_us || now - ch->acked_us >= DC_RESET_AFTER_ACK_US;
+        return now < ch->closed_us || now - ch->closed_us >= DC_RESET_ACK_WAIT_US;
+}
+
 static void dc_try_reset(struct sctp_assoc *a, uint16_t sid, struct sctp_channel *ch)
 {
-        if (!ch->reset_wanted || ch->reset_accepted)
+        if (!ch->reset_wanted || ch->reset_accepted || !dc_reset_may_go(ch))
                 return;
         int rc = sctp_assoc_reset_stream(a, sid);
         if (rc == 0) {
@@ -223,7 +259,9 @@ int sctp_channel_close(struct sctp_assoc *a, uint16_t id)
         log_debug("sctp", "channel %u: closing", id);
         ch->state = SCTP_CH_CLOSING;
         ch->reset_wanted = true;
+        ch->closed_us = sctp_now();
         dc_try_reset(a, id, ch);
+        a->resets_queued = a->resets_queued || !ch->reset_accepted;
         return 0;
 }
 
@@ -280,7 +318,20 @@ static void dc_on_open(struct sctp_assoc *a, uint16_t sid, const struct dcep_ope
                          sid, a->streams);
                 return;
         }
-        if (a->ch[sid]) {
+        bool stale_out_reset = false;
+        struct sctp_channel *old = a->ch[sid];
+        if (old && old->in_reset_done && old->reset_accepted) {
+                /*
+                 * The peer frees an id once both directions are reset, so it may reopen it
+                 * while the answer to our reset is still on its way (or lost and being
+                 * retransmitted): the old channel is over, its CLOSED already reported.
+                 */
+                log_debug("sctp", "channel %u reopened by the peer before our reset completed",
+                          sid);
+                stale_out_reset = !old->out_reset_done;
+                dc_report_closed(a, sid, old);
+                dc_release(a, sid);
+        } else if (old) {
                 log_warn("sctp", "DATA_CHANNEL_OPEN on stream %u, which is in use; ignored", sid);
                 return;
         }
@@ -292,6 +343,7 @@ static void dc_on_open(struct sctp_assoc *a, uint16_t sid, const struct dcep_ope
                 log_error("sctp", "out of memory accepting channel %u", sid);
                 return;
         }
+        ch->stale_out_reset = stale_out_reset;
         dc_send_ack(a, sid, ch);
         log_debug("sctp", "channel %u opened by the peer (type 0x%02x, label %zu bytes)", sid,
                   op->channel_type, op->label_len);
@@ -314,6 +366,7 @@ static void dc_on_control(struct sctp_assoc *a, uint16_t sid, const uint8_t *p, 
         struct sctp_channel *ch = dc_lookup(a, sid);
         if (ch && ch->local && !ch->acked) {
                 ch->acked = true;
+                ch->acked_us = sctp_now();
                 log_debug("sctp", "channel %u acknowledged", sid);
         } else {
                 log_debug("sctp", "unexpected DATA_CHANNEL_ACK on stream %u; ignored", sid);
@@ -338,8 +391,10 @@ void sctp_channel_on_message(struct sctp_assoc *a, uint16_t sid, uint32_t ppid, 
                 return;
         }
         /* RFC 8832 section 6: a message from the peer implies the ACK we may not have yet. */
-        if (ch->local && !ch->acked)
+        if (ch->local && !ch->acked) {
                 ch->acked = true;
+                ch->acked_us = sctp_now();
+        }
         switch (kind) {
         case DCEP_PAYLOAD_STRING_PARTIAL:
         case DCEP_PAYLOAD_BINARY_PARTIAL:
@@ -387,7 +442,9 @@ static void dc_on_reset_one(struct sctp_assoc *a, uint16_t flags, uint16_t sid)
         if (!ch)
                 return;
         bool failed = (flags & (SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED)) != 0;
-        if (flags & SCTP_STREAM_RESET_OUTGOING_SSN) {
+        if ((flags & SCTP_STREAM_RESET_OUTGOING_SSN) && ch->stale_out_reset) {
+                ch->stale_out_reset = false; /* the previous channel's reset, done at last */
+        } else if (flags & SCTP_STREAM_RESET_OUTGOING_SSN) {
                 if (failed)
                         log_warn("sctp", "channel %u: the peer refused to reset the stream", sid);
                 ch->out_reset_done = true;
@@ -398,17 +455,14 @@ static void dc_on_reset_one(struct sctp_assoc *a, uint16_t flags, uint16_t sid)
                 /* RFC 8831 section 6.7: the peer closed; reset our side in answer. */
                 if (ch->state == SCTP_CH_OPEN) {
                         log_debug("sctp", "channel %u: closed by the peer", sid);
+                        ch->state = SCTP_CH_CLOSING;
                         ch->reset_wanted = true;
-                        dc_try_reset(a, sid, ch);
                 }
-                if (ch->state != SCTP_CH_CLOSED) {
-                        ch->state = SCTP_CH_CLOSED;
-                        struct sctp_item *it = sctp_assoc_push(a, SCTP_OUTPUT_CHANNEL_CLOSED, 0);
-                        if (it)
-                                it->id = sid;
-                }
+                /* Also when our close waited for the ACK or the grace after it. */
+                dc_try_reset(a, sid, ch);
+                a->resets_queued = a->resets_queued || (ch->reset_wanted && !ch->reset_accepted);
         }
-        dc_release_if_done(a, sid);
+        dc_finish_if_done(a, sid);
 }
 
 void sctp_channel_on_reset(struct sctp_assoc *a, uint16_t flags, const uint16_t *sids, size_t n)
@@ -433,14 +487,17 @@ void sctp_channel_on_tick(struct sctp_assoc *a)
 {
         bool have_total = false;
         size_t total = 0;
+        a->resets_queued = false;
         for (unsigned sid = 0; sid < a->ch_end; sid++) {
                 struct sctp_channel *ch = a->ch[sid];
                 if (!ch)
                         continue;
                 if (ch->ack_pending)
                         dc_send_ack(a, (uint16_t)sid, ch);
-                if (ch->reset_wanted && !ch->reset_accepted)
+                if (ch->reset_wanted && !ch->reset_accepted) {
                         dc_try_reset(a, (uint16_t)sid, ch);
+                        a->resets_queued = a->resets_queued || !ch->reset_accepted;
+                }
                 if (!ch->low_armed || ch->state != SCTP_CH_OPEN)
                         continue;
                 if (!have_total) {
@@ -465,11 +522,7 @@ void sctp_channel_on_assoc_end(struct sctp_assoc *a)
                 struct sctp_channel *ch = a->ch[sid];
                 if (!ch)
                         continue;
-                if (ch->state != SCTP_CH_CLOSED) {
-                        struct sctp_item *it = sctp_assoc_push(a, SCTP_OUTPUT_CHANNEL_CLOSED, 0);
-                        if (it)
-                                it->id = (uint16_t)sid;
-                }
+                dc_report_closed(a, (uint16_t)sid, ch);
                 dc_release(a, (uint16_t)sid);
         }
 }

@@ -8,8 +8,9 @@
  * acknowledged and reported as SCTP_OUTPUT_CHANNEL_OPEN.
  *
  * Closing resets our outgoing stream (RFC 6525); the peer answers by resetting its own, and each
- * side reports SCTP_OUTPUT_CHANNEL_CLOSED once the peer's direction is reset. The id is free for
- * reuse after both resets completed.
+ * side reports SCTP_OUTPUT_CHANNEL_CLOSED once both directions are reset; the id is then free
+ * for reuse. The side that answers a close reports it last, when its own reset completes: by
+ * then the other side has its CLOSED too, so hanging up on CLOSED never cuts the other short.
  *
  * Malformed DCEP messages, unknown PPIDs and data on streams without a channel are logged and
  * dropped; they never end the association.
@@ -44,8 +45,10 @@ int sctp_channel_send(struct sctp_assoc *a, uint16_t id, bool binary, const void
 
 /*
  * Starts closing: no more sends; messages already queued are still delivered before the reset
- * (RFC 8831 section 6.7). CHANNEL_CLOSED follows once the peer resets its side. -ENOENT for an
- * unknown id, 0 if already closing.
+ * (RFC 8831 section 6.7). The reset of a channel we opened also waits for the peer's ACK and
+ * half a second after it: Chromium drops the messages of a channel that closes before its page
+ * has taken it. CHANNEL_CLOSED follows once both directions are reset. -ENOENT for an unknown
+ * id, 0 if already closing.
  */
 int sctp_channel_close(struct sctp_assoc *a, uint16_t id);
 

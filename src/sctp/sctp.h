@@ -154,6 +154,11 @@ void sctp_assoc_set_receive_paused(struct sctp_assoc *a, bool paused);
 int sctp_assoc_shutdown(struct sctp_assoc *a);
 
 bool sctp_assoc_is_up(const struct sctp_assoc *a);
+/*
+ * Largest message that travels in a single packet. A partially reliable message is lost as a
+ * whole when any of its packets is, so a sender that may choose its sizes keeps them to this.
+ */
+size_t sctp_assoc_max_unfragmented(const struct sctp_assoc *a);
 /* Largest message sctp_channel_send accepts: min(peer's max-message-size, send buffer). */
 size_t sctp_assoc_max_message_size(const struct sctp_assoc *a);
 

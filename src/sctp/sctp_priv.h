@@ -23,10 +23,19 @@ struct sctp_item {
         uint8_t data[];
 };
 
+/* An incoming packet with a stream reset request, held back until we have the TSNs it names. */
+struct sctp_held {
+        struct sctp_held *next;
+        uint32_t tsn; /* the peer's last assigned TSN in the request */
+        uint64_t since;
+        size_t len;
+        uint8_t data[];
+};
+
 enum sctp_channel_state {
         SCTP_CH_OPEN,    /* sending allowed */
-        SCTP_CH_CLOSING, /* our outgoing reset requested or done; waiting for the peer's */
-        SCTP_CH_CLOSED,  /* peer reset its side and CLOSED was reported; waiting for ours */
+        SCTP_CH_CLOSING, /* closed by either side: waiting for both directions to be reset */
+        SCTP_CH_CLOSED,  /* CLOSED reported (the association ended, or both resets are done) */
 };
 
 struct sctp_channel {
@@ -39,6 +48,11 @@ struct sctp_channel {
         bool reset_accepted; /* usrsctp took the reset request */
         bool out_reset_done; /* our outgoing stream is reset */
         bool in_reset_done;  /* the peer's outgoing stream is reset */
+        /* Reopened by the peer before the answer to the last channel's reset reached us: that
+         * answer's event belongs to the old channel (see dc_on_open). */
+        bool stale_out_reset;
+        uint64_t acked_us;   /* when the ACK (or the peer's first message) came: sctp_now() */
+        uint64_t closed_us;  /* when sctp_channel_close was called */
         bool low_armed;      /* BUFFERED_LOW is due when buffered falls to low_threshold */
         size_t low_threshold;
         uint64_t sent_since_empty; /* bytes sent since the association's send buffer was empty */
@@ -64,6 +78,12 @@ struct sctp_assoc {
 
         struct sctp_item *q_head, *q_tail, *q_polled;
 
+        /* Stream reset requests that arrived ahead of data we miss (sctp.c, sctp_input). */
+        struct sctp_held *held;
+        unsigned n_held;
+        uint32_t sack_cum; /* cumulative TSN of the last SACK we sent */
+        bool sack_cum_valid;
+
         uint8_t *rdbuf; /* usrsctp_recvv target */
         struct buf rx_msg;
         bool rx_in_msg;
@@ -75,14 +95,20 @@ struct sctp_assoc {
         uint16_t streams; /* usable ids: min(negotiated inbound, outbound) */
         size_t send_limit;
         uint64_t next_tick;
+        bool idle_tick; /* next_tick is the slow one */
         uint64_t last_activity;
-        bool activity; /* something happened since the last tick decision */
+        bool activity;      /* something happened since the last tick decision */
+        bool resets_queued; /* a channel waits to reset its stream (datachannel.c) */
 
         struct sctp_channel *ch[SCTP_MAX_STREAMS];
         unsigned ch_end; /* one past the highest id in use: bounds the per-packet scans */
 };
 
 /* sctp.c */
+/* The time last given to any association (microseconds, the caller's clock). */
+uint64_t sctp_now(void);
+/* CRC32c of an SCTP packet whose checksum field is zero, as the header stores it. */
+uint32_t sctp_crc32c(const void *p, size_t n);
 struct sctp_item *sctp_assoc_push(struct sctp_assoc *a, enum sctp_output_kind kind, size_t extra);
 /* One message on a stream; -EAGAIN when the send buffer is full, other -errno from usrsctp. */
 int sctp_assoc_send_raw(struct sctp_assoc *a, uint16_t sid, uint32_t ppid, bool unordered,

@@ -42,10 +42,14 @@ run 2 "negative timeout" "--timeout wants seconds" /dev/null -- answer -t -1
 run 2 "extra argument" 'unexpected argument "x"' /dev/null -- offer x
 run 2 "same signal file" "must differ" /dev/null -- offer --signal-in f --signal-out f
 run 2 "bad fd spec" "--signal-out wants fd:N" /dev/null -- answer --signal-in fd:x
-for opt in "--video-out -" "--audio-out default"; do
-	# shellcheck disable=SC2086
-	run 7 "unsupported $opt" "${opt%% *} is not supported yet" /dev/null -- offer $opt
-done
+run 13 "unknown ALSA playback PCM" "no-such-pcm" /dev/null -- offer --audio-out no-such-pcm
+run 13 "unwritable --video-out" "/nonexistent/dir/v.y4m" /dev/null -- offer --video-out /nonexistent/dir/v.y4m
+run 13 "unwritable --record-video" "/nonexistent/dir/v.ivf" /dev/null -- offer --record-video /nonexistent/dir/v.ivf
+run 13 "unwritable --record-audio" "/nonexistent/dir/a.wav" /dev/null -- offer --record-audio /nonexistent/dir/a.wav
+run 2 "two streams on stdout" "would both write to stdout" /dev/null -- offer --video-out - --record-audio -
+run 2 "video on stdout with --data" "would both write to stdout" /dev/null -- offer --data --video-out -
+run 2 "impair loss over 100%" "--impair" /dev/null -- offer --impair loss=150%
+run 2 "impair unknown item" "--impair" /dev/null -- offer --impair lag=5ms
 "$RTCPEER" --help | grep -q '^Usage: rtcpeer' && ok "--help" || not_ok "--help"
 "$RTCPEER" help offer | grep -q -- '--signal-in' && ok "help offer" || not_ok "help offer"
 "$RTCPEER" answer --help | grep -q -- '--compact' && ok "answer --help" || not_ok "answer --help"

@@ -42,6 +42,24 @@ sys.exit(0 if ok else 1)
 PY
 [ $? -eq 0 ] && ok "stats content" || not_ok "stats content"
 
+# The live status line: on a terminal only (script(1) gives the answerer one), redrawn in place.
+if command -v script >/dev/null; then
+	rm -f "$T/o2a" "$T/a2o" && mkfifo "$T/o2a" "$T/a2o"
+	"$RTCPEER" offer --video test:160x120@15 --duration 3 --signal-out "$T/o2a" --signal-in "$T/a2o" \
+		</dev/null >/dev/null 2>"$T/o.err" &
+	op=$!
+	script -qec "$RTCPEER answer --video-out /dev/null --signal-in $T/o2a --signal-out $T/a2o </dev/null >/dev/null" \
+		"$T/tty" >/dev/null 2>&1
+	wait "$op"
+	if grep -q $'\r\e\[Krtcpeer: ICE [a-z]* host<->host.*fps in' "$T/tty"; then
+		ok "status line on a terminal: $(grep -ao $'rtcpeer: ICE [^\r]*fps in [0-9]*' "$T/tty" | tail -1)"
+	else
+		not_ok "no status line on a terminal: $(tr '\r\033' '|~' <"$T/tty" | tail -c 400)"
+	fi
+	grep -q $'\e\[K' "$T/o.err" && not_ok "status line drawn on a non-terminal stderr" ||
+		ok "no status line when stderr is a file"
+fi
+
 # "--stats -" would mix with --data on stdout.
 "$RTCPEER" offer --data --stats - </dev/null >/dev/null 2>"$T/err"
 [ $? -eq 2 ] && check_one_line "$T/err" "--stats - with --data refused" "would mix" || not_ok "--stats - --data accepted"

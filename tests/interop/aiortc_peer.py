@@ -44,6 +44,21 @@ then a verdict: pass when the video frames rose by at least --min-ratio
 Afterwards the peer stays up as with --connect; exit 0 when media passed
 and it connected, 1 otherwise.
 
+With --media-send S (implies --connect): send media.  The offer has a
+sendonly (--send-direction sendrecv: sendrecv) audio and video transceiver
+and the data channel; as answerer a track is added on every audio/video
+m-line (sendonly for a recvonly offer).  Video: --send-size (640x480)
+frames with a moving pattern (a diagonal gradient that scrolls and a white
+box that crosses the picture) at --send-fps (30), encoded by aiortc (VP8);
+audio: a --tone (1000 Hz) sine at 48 kHz, mono, at half full scale, in 20 ms
+frames (Opus).  Once connected, one JSON line per second for S seconds
+("aiortc: media sent {...}": frames and audio samples handed to the
+encoders, the senders' packetsSent, PLI/NACK/REMB received, key frames
+sent), then a last one ("aiortc: media send done {...}") and a hang-up
+(close_notify).  With --keep-sending the peer goes on sending after S
+seconds until the peer hangs up, stdin ends or --hold passes, and prints
+"media send done" then.  Exit 0 when it connected.
+
 Needs python3-aiortc; run with /usr/bin/python3.
 """
 
@@ -51,8 +66,10 @@ import argparse
 import asyncio
 import hashlib
 import json
+import fractions
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sdpio  # noqa: E402
@@ -84,6 +101,10 @@ async def do_offer(args):
         MediaRecv.attach(pc, args)
         pc.addTransceiver("audio", direction="recvonly")
         pc.addTransceiver("video", direction="recvonly")
+    elif args.media_send:
+        ms = MediaSend.attach(pc, args)
+        pc.addTransceiver(ms.audio, direction=args.send_direction)
+        pc.addTransceiver(ms.video, direction=args.send_direction)
     elif not args.data_only:
         pc.addTrack(AudioStreamTrack())
         pc.addTrack(VideoStreamTrack())
@@ -120,6 +141,8 @@ async def do_answer(args):
         DataTest.attach(pc, args, None)
     if args.media_recv:
         MediaRecv.attach(pc, args)
+    if args.media_send:
+        MediaSend.attach(pc, args)
     loop = asyncio.get_running_loop()
     try:
         offer = await loop.run_in_executor(None, sdpio.read_sdp, args.timeout)
@@ -133,9 +156,9 @@ async def do_answer(args):
         # or nothing at all with --media-recv (recvonly answer).
         for t in ([] if args.media_recv else pc.getTransceivers()):
             if t.kind == "audio":
-                pc.addTrack(AudioStreamTrack())
+                pc.addTrack(pc._media_send.audio if args.media_send else AudioStreamTrack())
             elif t.kind == "video":
-                pc.addTrack(VideoStreamTrack())
+                pc.addTrack(pc._media_send.video if args.media_send else VideoStreamTrack())
         answer = await pc.createAnswer()
         await asyncio.wait_for(pc.setLocalDescription(answer), args.timeout)
     except asyncio.TimeoutError:
@@ -217,6 +240,16 @@ async def stay_connected(pc, args):
     code = 0
     if args.media_recv:
         code = await pc._media_recv.run(dtls)
+    if args.media_send:
+        await pc._media_send.run(dtls)
+        if not args.keep_sending:
+            await pc._media_send.report("media send done")
+            log("hanging up after sending for %gs" % args.media_send)
+            try:  # close_notify, bounded
+                await asyncio.wait_for(pc.close(), 2)
+            except Exception:
+                pass
+            return 0
 
     # Stay up: the peer's close_notify closes the DTLS transport; stdin EOF
     # means the peer's program ended.
@@ -250,6 +283,8 @@ async def stay_connected(pc, args):
     except asyncio.TimeoutError:
         reason = "hold time of %gs over" % args.hold
     log("end after %.1f s connected: %s" % (loop.time() - t0, reason))
+    if args.media_send and args.keep_sending:
+        await pc._media_send.report("media send done")
     if dtls.state == "connected":
         try:  # hang up ourselves (close_notify), bounded
             await asyncio.wait_for(pc.close(), 2)
@@ -568,6 +603,208 @@ class MediaRecv:
         return 0
 
 
+class PatternTrack(VideoStreamTrack):
+    """--media-send video: WxH yuv420p frames with a moving pattern at FPS."""
+
+    def __init__(self, width, height, fps):
+        super().__init__()
+        import numpy as np
+        self.np = np
+        self.width, self.height, self.fps = width, height, fps
+        self.frames = 0
+        yy, xx = np.mgrid[0:height, 0:width]
+        self.base = ((xx + yy) // 2).astype(np.int32)
+        cy, cx = np.mgrid[0:height // 2, 0:width // 2]
+        self.u = (64 + cx * 128 // max(1, width // 2)).astype(np.uint8)
+        self.v = (64 + cy * 128 // max(1, height // 2)).astype(np.uint8)
+
+    async def recv(self):
+        from av import VideoFrame
+        np = self.np
+        if self.readyState != "live":
+            from aiortc.mediastreams import MediaStreamError
+            raise MediaStreamError
+        rate = 90000
+        if hasattr(self, "_timestamp"):
+            self._timestamp += int(round(rate / self.fps))
+            wait = self._start + self._timestamp / rate - time.time()
+            await asyncio.sleep(wait)
+        else:
+            self._start = time.time()
+            self._timestamp = 0
+        n = self.frames
+        w, h = self.width, self.height
+        y = ((self.base + 4 * n) & 0xff).astype(np.uint8)
+        s = max(8, h // 6)
+        x0 = (8 * n) % max(1, w - s)
+        y0 = (3 * n) % max(1, h - s)
+        y[y0:y0 + s, x0:x0 + s] = 235
+        img = np.concatenate([y, self.u.reshape(-1, w), self.v.reshape(-1, w)])
+        frame = VideoFrame.from_ndarray(img, format="yuv420p")
+        frame.pts = self._timestamp
+        frame.time_base = fractions.Fraction(1, rate)
+        self.frames += 1
+        return frame
+
+
+class ToneTrack(AudioStreamTrack):
+    """--media-send audio: a sine of FREQ Hz at 48 kHz, mono s16, 20 ms frames."""
+
+    RATE = 48000
+    SAMPLES = 960
+
+    def __init__(self, freq):
+        super().__init__()
+        import numpy as np
+        self.np = np
+        self.freq = freq
+        self.samples = 0
+
+    async def recv(self):
+        from av import AudioFrame
+        np = self.np
+        if self.readyState != "live":
+            from aiortc.mediastreams import MediaStreamError
+            raise MediaStreamError
+        if hasattr(self, "_timestamp"):
+            self._timestamp += self.SAMPLES
+            wait = self._start + self._timestamp / self.RATE - time.time()
+            await asyncio.sleep(wait)
+        else:
+            self._start = time.time()
+            self._timestamp = 0
+        t = (np.arange(self.SAMPLES) + self._timestamp) / self.RATE
+        pcm = (0.5 * 32767 * np.sin(2 * np.pi * self.freq * t)).astype("<i2")
+        frame = AudioFrame(format="s16", layout="mono", samples=self.SAMPLES)
+        frame.planes[0].update(pcm.tobytes())
+        frame.pts = self._timestamp
+        frame.sample_rate = self.RATE
+        frame.time_base = fractions.Fraction(1, self.RATE)
+        self.samples += self.SAMPLES
+        return frame
+
+
+class MediaSend:
+    """--media-send: send a moving pattern and a tone, count what was sent."""
+
+    # RTCP received by our senders, and key frames encoded (class-wide: one
+    # peer connection per program).
+    rtcp = {"pli": 0, "nack": 0, "nackedPackets": 0, "remb": 0, "rr": 0}
+    remb_bps = None
+    keyframes = 0
+    encoded = 0
+
+    def __init__(self, pc, args):
+        self.pc = pc
+        self.args = args
+        w, _, h = args.send_size.partition("x")
+        self.video = PatternTrack(int(w), int(h), args.send_fps)
+        self.audio = ToneTrack(args.tone)
+        self.t0 = None
+
+    @classmethod
+    def attach(cls, pc, args):
+        pc._media_send = cls(pc, args)
+        cls.hook()
+        return pc._media_send
+
+    @classmethod
+    def hook(cls):
+        from aiortc.codecs import vpx
+        from aiortc.rtcrtpsender import RTCRtpSender
+        from aiortc import rtp
+        encode = vpx.Vp8Encoder.encode
+
+        def counting_encode(self, frame, force_keyframe=False):
+            payloads, ts = encode(self, frame, force_keyframe)
+            cls.encoded += 1
+            # VP8 payload descriptor, then the frame tag: bit 0 of its first
+            # byte is 0 for a key frame (only the first packet starts it).
+            if payloads:
+                p = payloads[0]
+                off = 1
+                if p[0] & 0x80:  # X: extension byte
+                    x = p[1]
+                    off = 2 + (1 if x & 0x80 else 0) + (1 if x & 0x80 and p[2] & 0x80 else 0)
+                    off += (1 if x & 0x40 else 0) + (1 if x & 0x30 else 0)
+                if len(p) > off and not p[off] & 1:
+                    cls.keyframes += 1
+            return payloads, ts
+        vpx.Vp8Encoder.encode = counting_encode
+        handle = RTCRtpSender._handle_rtcp_packet
+
+        async def counting_rtcp(self, packet):
+            if isinstance(packet, (rtp.RtcpRrPacket, rtp.RtcpSrPacket)):
+                cls.rtcp["rr"] += 1
+            elif isinstance(packet, rtp.RtcpRtpfbPacket) and packet.fmt == rtp.RTCP_RTPFB_NACK:
+                cls.rtcp["nack"] += 1
+                cls.rtcp["nackedPackets"] += len(packet.lost)
+            elif isinstance(packet, rtp.RtcpPsfbPacket) and packet.fmt == rtp.RTCP_PSFB_PLI:
+                cls.rtcp["pli"] += 1
+            elif isinstance(packet, rtp.RtcpPsfbPacket) and packet.fmt == rtp.RTCP_PSFB_APP:
+                cls.rtcp["remb"] += 1
+                try:
+                    cls.remb_bps = rtp.unpack_remb_fci(packet.fci)[0]
+                except Exception:
+                    pass
+            return await handle(self, packet)
+        RTCRtpSender._handle_rtcp_packet = counting_rtcp
+
+    def log(self, msg):
+        sys.stderr.write("aiortc: %s\n" % msg)
+        sys.stderr.flush()
+
+    async def sender_stats(self):
+        out = {}
+        for t in self.pc.getTransceivers():
+            if t.kind not in ("audio", "video") or t.sender.track is None:
+                continue
+            try:
+                report = await asyncio.wait_for(t.sender.getStats(), 2)
+            except Exception:
+                continue
+            for s in report.values():
+                if getattr(s, "type", None) == "outbound-rtp":
+                    out[t.kind] = {"ssrc": s.ssrc, "packetsSent": s.packetsSent,
+                                   "bytesSent": s.bytesSent}
+        return out
+
+    async def sample(self):
+        loop = asyncio.get_running_loop()
+        st = await self.sender_stats()
+        cls = type(self)
+        t = loop.time() - self.t0 if self.t0 is not None else 0.0
+        return {
+            "t": round(t, 1),
+            "seconds": round(t, 2),
+            "video": dict(st.get("video", {}), frames=self.video.frames,
+                          framesEncoded=cls.encoded, keyFramesEncoded=cls.keyframes,
+                          size="%dx%d" % (self.video.width, self.video.height),
+                          fps=self.args.send_fps),
+            "audio": dict(st.get("audio", {}), samples=self.audio.samples,
+                          sampleRate=ToneTrack.RATE, toneHz=self.args.tone),
+            "rtcpReceived": dict(cls.rtcp, rembBps=cls.remb_bps),
+        }
+
+    async def report(self, what):
+        self.log(what + " " + json.dumps(await self.sample()))
+
+    async def run(self, dtls):
+        """Send for --media-send seconds, one JSON line a second."""
+        loop = asyncio.get_running_loop()
+        self.t0 = loop.time()
+        self.log("media sent " + json.dumps(await self.sample()))
+        for i in range(1, int(self.args.media_send) + 1):
+            await asyncio.sleep(max(0, self.t0 + i - loop.time()))
+            if dtls.state in ("closed", "failed"):
+                self.log("media send: the peer hung up after %.1f s" % (loop.time() - self.t0))
+                break
+            self.log("media sent " + json.dumps(await self.sample()))
+        rest = self.args.media_send - int(self.args.media_send)
+        if rest > 0 and dtls.state not in ("closed", "failed"):
+            await asyncio.sleep(rest)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", choices=["offer", "answer", "check"])
@@ -595,7 +832,24 @@ def main():
                     help="--media-recv: the frame size expected, WxH or any (default 640x480)")
     ap.add_argument("--min-ratio", type=float, default=0.8,
                     help="--media-recv: share of the expected rates required (default 0.8)")
+    ap.add_argument("--media-send", type=float, default=0, metavar="S",
+                    help="send a moving pattern and a tone for S seconds, then hang up"
+                    " (implies --connect)")
+    ap.add_argument("--keep-sending", action="store_true",
+                    help="--media-send: go on after S seconds until the peer hangs up")
+    ap.add_argument("--send-direction", default="sendonly", choices=["sendonly", "sendrecv"],
+                    help="--media-send offer: direction of the audio/video m-lines")
+    ap.add_argument("--send-size", default="640x480",
+                    help="--media-send: video frame size WxH (default 640x480)")
+    ap.add_argument("--send-fps", type=float, default=30.0,
+                    help="--media-send: video frame rate (default 30)")
+    ap.add_argument("--tone", type=float, default=1000.0,
+                    help="--media-send: audio tone in Hz (default 1000)")
     args = ap.parse_args()
+    if args.media_send:
+        if args.data_only or args.data_test or args.media_recv:
+            ap.error("--media-send goes without --data-only, --data-test and --media-recv")
+        args.connect = True
     if args.data_test:
         args.connect = True
     if args.media_recv:
@@ -607,7 +861,8 @@ def main():
     if not args.connect:
         signaling_only()
     coro = do_offer(args) if args.mode == "offer" else do_answer(args)
-    bound = 3 * args.timeout + (args.hold if args.connect else 0) + args.media_recv
+    bound = (3 * args.timeout + (args.hold if args.connect else 0) + args.media_recv
+             + args.media_send)
     try:
         code = asyncio.run(asyncio.wait_for(coro, bound))
     except asyncio.TimeoutError:

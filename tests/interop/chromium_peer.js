@@ -30,6 +30,29 @@
 //       audio is only decoded and counted while something plays it out).
 //       Afterwards the peer stays up as with --connect (until the peer hangs
 //       up, stdin EOF or --hold).
+//   chromium_peer.js offer|answer --media-send S [--keep-sending]
+//                    [--send-direction sendonly|sendrecv] [--tone HZ]
+//                    [--send-size WxH] [--send-fps N] [--hold S] [--timeout S]
+//       send media (implies --connect): getUserMedia() with Chromium's fake
+//       devices (--use-fake-device-for-media-stream=fps=N: a moving pattern
+//       with a frame counter, asked for at WxH (640x480) and N (30) fps; the
+//       fake microphone plays a WAV file this script writes, a HZ (1000) sine
+//       at 48 kHz, through --use-file-for-fake-audio-capture, instead of its
+//       20 ms beep every half second). The video sender's
+//       degradationPreference is --degradation (maintain-resolution: without
+//       bandwidth feedback Chromium would start at ~300 kbit/s and send
+//       480x360; "balanced" leaves its default). The offer has sendonly (or sendrecv)
+//       audio and video transceivers with VP8 put first by
+//       setCodecPreferences (VP8 and its rtx only) and a data channel; as
+//       answerer the tracks go on the offered audio/video m-lines (sendonly
+//       for a recvonly offer). Once connected, getStats() outbound-rtp and
+//       media-source are sampled every second for S seconds ("chromium: media
+//       sent {...}": framesEncoded, framesSent, keyFramesEncoded,
+//       frameWidth/Height, framesPerSecond, packetsSent, nack/pli/firCount,
+//       qualityLimitationReason, audio packetsSent), then "chromium: media
+//       send done {...}" and a hang-up (pc.close(): close_notify). With
+//       --keep-sending it goes on until the peer hangs up, stdin EOF or --hold
+//       and prints "media send done" then. Exit 0 when it connected.
 //
 // A description is plain SDP followed by one empty line (or EOF), as for the
 // other peers (sdpio.py). The RTCPeerConnection lives in a page that this
@@ -70,6 +93,10 @@ function usage() {
     '[--connect [--hold S]] [--timeout S]\n' +
     '       chromium_peer.js offer|answer --media-recv S [--expect-fps N] ' +
     '[--expect-size WxH|any] [--min-ratio R] [--hold S] [--timeout S]\n' +
+    '       chromium_peer.js offer|answer --media-send S [--keep-sending] ' +
+    '[--send-direction sendonly|sendrecv] [--tone HZ] [--send-size WxH] [--send-fps N] ' +
+    '[--degradation maintain-resolution|maintain-framerate|balanced] ' +
+    '[--hold S] [--timeout S]\n' +
     '       chromium_peer.js offer|answer --data-test [--data-only] [--text T] [--send-file F] ' +
     '[--recv-out F] [--expect-sha256 HEX] [--timeout S]\n');
   process.exit(2);
@@ -79,6 +106,8 @@ const argv = process.argv.slice(2);
 const opts = {
   mode: argv[0], dataOnly: false, connect: false, hold: 30, timeout: 10,
   mediaRecv: 0, expectFps: 30, expectSize: '640x480', minRatio: 0.8,
+  mediaSend: 0, keepSending: false, sendDirection: 'sendonly', tone: 1000, sendSize: '640x480',
+  sendFps: 30, degradation: 'maintain-resolution',
 };
 if (!['offer', 'answer', 'check'].includes(opts.mode)) usage();
 for (let i = 1; i < argv.length; i++) {
@@ -93,6 +122,21 @@ for (let i = 1; i < argv.length; i++) {
   else if (a === '--hold') opts.hold = num();
   else if (a === '--timeout') opts.timeout = num();
   else if (a === '--media-recv') opts.mediaRecv = num();
+  else if (a === '--media-send') opts.mediaSend = num();
+  else if (a === '--keep-sending') opts.keepSending = true;
+  else if (a === '--degradation') {
+    opts.degradation = argv[++i];
+    if (!['maintain-resolution', 'maintain-framerate', 'balanced'].includes(opts.degradation)) usage();
+  }
+  else if (a === '--tone') opts.tone = num();
+  else if (a === '--send-fps') opts.sendFps = num();
+  else if (a === '--send-direction') {
+    opts.sendDirection = argv[++i];
+    if (!['sendonly', 'sendrecv'].includes(opts.sendDirection)) usage();
+  } else if (a === '--send-size') {
+    opts.sendSize = argv[++i];
+    if (!/^\d+x\d+$/.test(opts.sendSize || '')) usage();
+  }
   else if (a === '--expect-fps') opts.expectFps = num();
   else if (a === '--min-ratio') opts.minRatio = num();
   else if (a === '--data-test') opts.dataTest = opts.connect = true; // chromium_datatest.js
@@ -105,6 +149,10 @@ for (let i = 1; i < argv.length; i++) {
 }
 if (opts.mediaRecv) {
   if (opts.dataOnly) usage();
+  opts.connect = true;
+}
+if (opts.mediaSend) {
+  if (opts.dataOnly || opts.mediaRecv || opts.dataTest) usage();
   opts.connect = true;
 }
 
@@ -168,7 +216,8 @@ function bounded(promise, ms, what) {
 
 // Watchdog: whatever blocks, never outlive 3 timeouts (plus the hold).
 setTimeout(() => finish(1, opts.mode + ' timed out'),
-  (3 * opts.timeout + (opts.connect ? opts.hold : 0) + opts.mediaRecv) * 1000).unref();
+  (3 * opts.timeout + (opts.connect ? opts.hold : 0) + opts.mediaRecv + opts.mediaSend) *
+  1000).unref();
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => finish(sig === 'SIGINT' ? 130 : 143, 'stopped by ' + sig));
 }
@@ -306,6 +355,131 @@ async function makeOffer(dataOnly, ms, recvOnly) {
   return pc.localDescription.sdp;
 }
 
+// --media-send: the fake camera and microphone, VP8 first.
+let sendTracks = null;
+async function getSendTracks(w, h, fps) {
+  if (!sendTracks) {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      video: { width: { exact: w }, height: { exact: h }, frameRate: fps },
+    });
+    sendTracks = { audio: stream.getAudioTracks()[0], video: stream.getVideoTracks()[0] };
+    const vs = sendTracks.video.getSettings();
+    console.log('camera ' + vs.width + 'x' + vs.height + ' at ' + vs.frameRate + ' fps');
+  }
+  return sendTracks;
+}
+
+// Keep the picture size: without feedback that raises its bandwidth estimate,
+// Chromium starts at ~300 kbit/s and scales 640x480 down to 480x360
+// ("qualityLimitationReason": "bandwidth"); --degradation balanced leaves
+// Chromium's default.
+async function keepResolution(sender, pref) {
+  if (pref === 'balanced') return 'degradationPreference left to Chromium';
+  try {
+    const p = sender.getParameters();
+    p.degradationPreference = pref;
+    await sender.setParameters(p);
+    return 'degradationPreference ' + sender.getParameters().degradationPreference;
+  } catch (e) {
+    sender.track.contentHint = 'detail';
+    return 'setParameters: ' + e.message + '; contentHint "detail" instead';
+  }
+}
+
+function preferVp8(t) {
+  if (!t.setCodecPreferences || !RTCRtpSender.getCapabilities) return 'no setCodecPreferences';
+  const codecs = RTCRtpSender.getCapabilities('video').codecs;
+  const vp8 = codecs.filter((c) => c.mimeType.toLowerCase() === 'video/vp8');
+  const rtx = codecs.filter((c) => c.mimeType.toLowerCase() === 'video/rtx');
+  for (const list of [vp8.concat(rtx), vp8]) {
+    try {
+      t.setCodecPreferences(list);
+      return 'VP8 preferred (' + list.map((c) => c.mimeType).join(' ') + ')';
+    } catch (e) {
+      console.log('setCodecPreferences: ' + e.message);
+    }
+  }
+  return 'setCodecPreferences failed';
+}
+
+async function makeSendOffer(ms, direction, w, h, fps, degradation) {
+  newPc();
+  const tr = await getSendTracks(w, h, fps);
+  const stream = new MediaStream([tr.audio, tr.video]);
+  pc.addTransceiver(tr.audio, { direction, streams: [stream] });
+  const vt = pc.addTransceiver(tr.video, { direction, streams: [stream] });
+  const pref = preferVp8(vt);
+  const deg = await keepResolution(vt.sender, degradation);
+  dc = pc.createDataChannel('data');
+  await pc.setLocalDescription();
+  await gathered(ms);
+  return { sdp: pc.localDescription.sdp, pref: pref + ', ' + deg };
+}
+
+async function makeSendAnswer(sdp, ms, w, h, fps, degradation) {
+  newPc();
+  await pc.setRemoteDescription({ type: 'offer', sdp });
+  const tr = await getSendTracks(w, h, fps);
+  const stream = new MediaStream([tr.audio, tr.video]);
+  const used = [];
+  for (const t of pc.getTransceivers()) {
+    const kind = t.receiver && t.receiver.track && t.receiver.track.kind;
+    if ((kind !== 'audio' && kind !== 'video') || used.includes(kind)) continue;
+    used.push(kind);
+    await t.sender.replaceTrack(tr[kind]);
+    t.sender.setStreams(stream);
+    // sendrecv here: the answer is the intersection (sendonly for a recvonly offer)
+    t.direction = 'sendrecv';
+    if (kind === 'video') used.push(await keepResolution(t.sender, degradation));
+  }
+  await pc.setLocalDescription();
+  await gathered(ms);
+  return { sdp: pc.localDescription.sdp, pref: 'sending on ' + (used.join(', ') || 'nothing') };
+}
+
+// outbound-rtp (and media-source) counters for --media-send.
+const OUT_VIDEO_KEYS = ['framesEncoded', 'framesSent', 'keyFramesEncoded', 'frameWidth',
+  'frameHeight', 'framesPerSecond', 'packetsSent', 'bytesSent', 'retransmittedPacketsSent',
+  'nackCount', 'pliCount', 'firCount', 'qualityLimitationReason', 'targetBitrate',
+  'encoderImplementation'];
+const OUT_AUDIO_KEYS = ['packetsSent', 'bytesSent', 'retransmittedPacketsSent',
+  'targetBitrate'];
+async function sendStats() {
+  const stats = await pc.getStats();
+  const out = { video: null, audio: null };
+  stats.forEach((s) => {
+    if (s.type !== 'outbound-rtp' || out[s.kind]) return;
+    const o = { ssrc: s.ssrc, mid: s.mid };
+    for (const k of (s.kind === 'video' ? OUT_VIDEO_KEYS : OUT_AUDIO_KEYS)) {
+      if (s[k] !== undefined) o[k] = s[k];
+    }
+    const c = s.codecId && stats.get(s.codecId);
+    if (c) o.codec = c.mimeType + '/' + c.payloadType;
+    const m = s.mediaSourceId && stats.get(s.mediaSourceId);
+    if (m && s.kind === 'video') {
+      o.sourceFrames = m.frames;
+      o.sourceFps = m.framesPerSecond;
+      o.sourceSize = m.width + 'x' + m.height;
+    } else if (m) {
+      o.audioLevel = m.audioLevel;
+      o.totalSamplesDuration = m.totalSamplesDuration;
+    }
+    out[s.kind] = o;
+  });
+  stats.forEach((s) => {
+    if (s.type === 'remote-inbound-rtp' && out[s.kind] && !out[s.kind].remote) {
+      out[s.kind].remote = { packetsLost: s.packetsLost, fractionLost: s.fractionLost,
+        roundTripTime: s.roundTripTime, jitter: s.jitter };
+    }
+  });
+  return out;
+}
+
+function hangUp() {
+  pc.close();
+}
+
 async function applyAnswer(sdp) {
   await pc.setRemoteDescription({ type: 'answer', sdp });
 }
@@ -440,13 +614,44 @@ function chromiumArgs() {
     '--user-data-dir=' + profileDir,
     '--remote-debugging-pipe',
     '--no-startup-window',
-  ];
+  ].concat(opts.mediaSend ? [
+    // --media-send: fake camera (moving pattern) and microphone (our tone
+    // file, looped), permission granted without a prompt.
+    '--use-fake-device-for-media-stream=fps=' + opts.sendFps,
+    '--use-fake-ui-for-media-stream',
+    '--use-file-for-fake-audio-capture=' + path.join(profileDir, 'tone.wav'),
+  ] : []);
+}
+
+// A 48 kHz mono 16-bit WAV of `seconds` of a `freq` Hz sine at half full
+// scale (a whole number of periods, so that the loop has no click).
+function toneWav(file, freq, seconds) {
+  const rate = 48000;
+  const n = rate * seconds;
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + 2 * n, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(2 * rate, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) {
+    buf.writeInt16LE(Math.round(16383 * Math.sin(2 * Math.PI * freq * i / rate)), 44 + 2 * i);
+  }
+  fs.writeFileSync(file, buf);
 }
 
 async function openPage(pw) {
   server = await startServer();
   const url = 'http://127.0.0.1:' + server.address().port + '/';
   profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rtcpeer-chromium-'));
+  if (opts.mediaSend) toneWav(path.join(profileDir, 'tone.wav'), opts.tone, 2);
   browser = await bounded(pw.chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -504,6 +709,16 @@ async function stayConnected(page) {
     ', ' + d.cipher + ', ' + d.srtpCipher + '), pair ' + d.pair);
   let code = 0;
   if (opts.mediaRecv) code = await mediaRecv(page);
+  let sendT0 = null;
+  if (opts.mediaSend) {
+    sendT0 = await mediaSend(page);
+    if (!opts.keepSending) {
+      await mediaSendReport(page, 'media send done', sendT0);
+      say('hanging up after sending for ' + opts.mediaSend + ' s');
+      await bounded(page.evaluate(() => hangUp()), ms, 'close()').catch(() => {});
+      return 0;
+    }
+  }
   if (opts.dataTest) return require('./chromium_datatest.js').run(page, opts, say);
 
   const end = Date.now() + opts.hold * 1000;
@@ -526,7 +741,47 @@ async function stayConnected(page) {
     await sleep(20);
   }
   say('end after ' + ((Date.now() - t0) / 1000).toFixed(1) + ' s connected: ' + reason);
+  if (sendT0 !== null) await mediaSendReport(page, 'media send done', sendT0).catch(() => {});
   return code;
+}
+
+// --media-send: sample the senders once a second for opts.mediaSend seconds
+// (stop early when the peer hung up).
+function sendSample(t, st) {
+  const v = st.video || {};
+  const a = st.audio || {};
+  return {
+    t, seconds: t,
+    video: { ...v, frames: v.framesSent || 0, size: v.frameWidth ? v.frameWidth + 'x' + v.frameHeight : null,
+      fps: opts.sendFps },
+    audio: { ...a, toneHz: opts.tone },
+  };
+}
+
+async function mediaSendReport(page, what, t0) {
+  const ms = opts.timeout * 1000;
+  const st = await bounded(page.evaluate(() => sendStats()), ms, 'getStats');
+  const t = Math.round((Date.now() - t0) / 10) / 100;
+  process.stderr.write('chromium: ' + what + ' ' + JSON.stringify(sendSample(t, st)) + '\n');
+}
+
+async function mediaSend(page) {
+  const t0 = Date.now();
+  await mediaSendReport(page, 'media sent', t0);
+  for (let i = 1; i <= opts.mediaSend; i++) {
+    const wait = t0 + i * 1000 - Date.now();
+    if (wait > 0) await sleep(wait);
+    const st = await page.evaluate(() => states());
+    if (st.dtls === 'closed' || st.dtls === 'failed' || st.connection === 'closed' ||
+      st.connection === 'failed') {
+      say('media send: the peer hung up after ' + ((Date.now() - t0) / 1000).toFixed(1) + ' s');
+      break;
+    }
+    await mediaSendReport(page, 'media sent', t0);
+  }
+  const rest = t0 + opts.mediaSend * 1000 - Date.now();
+  if (rest > 0) await sleep(rest);
+  return t0;
 }
 
 // --media-recv: sample getStats() once a second for opts.mediaRecv seconds,
@@ -610,7 +865,32 @@ async function main() {
   const page = await openPage(pw);
   if (opts.dataTest) await require('./chromium_datatest.js').install(page);
   const remote = (sdp) => (opts.connect ? sdp : stripCandidates(sdp));
-  if (opts.mode === 'offer') {
+  const [sw, sh] = opts.sendSize.split('x').map(Number);
+  if (opts.mode === 'offer' && opts.mediaSend) {
+    let r;
+    try {
+      r = await bounded(page.evaluate(([t, d, w, h, f, g]) => makeSendOffer(t, d, w, h, f, g),
+        [ms, opts.sendDirection, sw, sh, opts.sendFps, opts.degradation]), ms + 1000,
+      'createOffer');
+    } catch (e) {
+      return finish(1, 'offer with camera and microphone: ' + e.message);
+    }
+    say('media send: ' + r.pref);
+    warnMdns(r.sdp);
+    writeSdp(r.sdp);
+    let answer;
+    try {
+      answer = await readSdp(ms);
+    } catch (e) {
+      return finish(1, 'reading answer: ' + e.message);
+    }
+    try {
+      await bounded(page.evaluate((s) => applyAnswer(s), remote(answer)), ms, 'setRemoteDescription');
+    } catch (e) {
+      return finish(1, 'setRemoteDescription(answer) failed: ' + e.message);
+    }
+    say('ok');
+  } else if (opts.mode === 'offer') {
     const offer = await bounded(page.evaluate(([d, t, r]) => makeOffer(d, t, r),
       [opts.dataOnly, ms, opts.mediaRecv > 0]),
       ms + 1000, 'createOffer');
@@ -637,8 +917,16 @@ async function main() {
     }
     let answer;
     try {
-      answer = await bounded(page.evaluate(([s, t]) => makeAnswer(s, t), [remote(offer), ms]),
-        ms + 1000, 'answering');
+      if (opts.mediaSend) {
+        const r = await bounded(page.evaluate(([s, t, w, h, f, g]) =>
+          makeSendAnswer(s, t, w, h, f, g),
+        [remote(offer), ms, sw, sh, opts.sendFps, opts.degradation]), ms + 1000, 'answering');
+        say('media send: ' + r.pref);
+        answer = r.sdp;
+      } else {
+        answer = await bounded(page.evaluate(([s, t]) => makeAnswer(s, t), [remote(offer), ms]),
+          ms + 1000, 'answering');
+      }
     } catch (e) {
       return finish(1, 'offer rejected: ' + e.message);
     }

@@ -42,6 +42,24 @@ least 0.8 x 48000 per second and the last frame was --expect-size (640x480,
 or "any").  Afterwards the peer stays up as with --connect; exit 0 when
 media passed and it connected, 1 otherwise.
 
+With --media-send S (implies --connect): send media.  Video:
+videotestsrc is-live=true (pattern smpte, scrolling horizontally) at
+--send-size (640x480) and --send-fps (30) ! vp8enc deadline=1 ! rtpvp8pay;
+audio: audiotestsrc is-live=true wave=sine freq=--tone (1000) ! opusenc !
+rtpopuspay, both into webrtcbin.  The offer has sendonly (--send-direction
+sendrecv: sendrecv) audio and video and a data channel; as answerer the
+offer's own Opus/VP8 payload types are used (sendonly for a recvonly
+offer).  Once connected, one JSON line per second for S seconds ("gst:
+media sent {...}": encoded VP8 frames leaving vp8enc and audio samples
+leaving audiotestsrc since the connection is up, key frames, webrtcbin's outbound-rtp stats with the
+PLI/NACK/FIR it received), then "gst: media send done {...}" and a hang-up:
+the pipeline goes to NULL, then exit (webrtcbin 1.22 sends no close_notify
+then: the other side only sees the media and consent checks stop, so
+run-media-in.sh lets rtcpeer hang up instead, with --keep-sending).
+With --keep-sending the peer goes on after S seconds until the peer hangs
+up, stdin ends or --hold passes, and prints "media send done" then.  Exit 0
+when it connected.
+
 Needs gstreamer1.0-plugins-{base,good,bad}, gstreamer1.0-nice, python3-gi,
 gir1.2-gstreamer-1.0 and gir1.2-gst-plugins-bad-1.0.
 """
@@ -76,6 +94,18 @@ videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framer
   ! videoconvert ! queue ! vp8enc deadline=1 ! rtpvp8pay pt={pt}
   ! application/x-rtp,media=video,encoding-name=VP8,payload={pt} ! w.
 """
+# --media-send: a moving picture and a tone, counted where they are encoded.
+SEND_AUDIO_BRANCH = """
+audiotestsrc is-live=true wave=sine freq={tone} name=asrc ! audioconvert ! audioresample
+  ! queue ! opusenc ! rtpopuspay pt={pt}
+  ! application/x-rtp,media=audio,encoding-name=OPUS,payload={pt} ! w.
+"""
+SEND_VIDEO_BRANCH = """
+videotestsrc is-live=true pattern=smpte horizontal-speed=4
+  ! video/x-raw,width={width},height={height},framerate={fps}/1
+  ! videoconvert ! queue ! vp8enc deadline=1 name=venc ! rtpvp8pay pt={pt}
+  ! application/x-rtp,media=video,encoding-name=VP8,payload={pt} ! w.
+"""
 WEBRTCBIN = "webrtcbin name=w bundle-policy={policy}"
 NICE_STATES = {0: "disconnected", 1: "gathering", 2: "connecting",
                3: "connected", 4: "ready", 5: "failed"}
@@ -86,10 +116,18 @@ class Peer:
         self.args = args
         Gst.init(None)
         desc = bin_desc = WEBRTCBIN.format(policy=args.bundle_policy)
+        self.opus_pt, self.vp8_pt = opus_pt, vp8_pt
+        send = getattr(args, "media_send", 0)
         if opus_pt is not None:
-            desc += AUDIO_BRANCH.format(pt=opus_pt)
+            desc += (SEND_AUDIO_BRANCH.format(pt=opus_pt, tone=args.tone) if send
+                     else AUDIO_BRANCH.format(pt=opus_pt))
         if vp8_pt is not None:
-            desc += VIDEO_BRANCH.format(pt=vp8_pt)
+            if send:
+                w, _, h = args.send_size.partition("x")
+                desc += SEND_VIDEO_BRANCH.format(pt=vp8_pt, width=int(w), height=int(h),
+                                                 fps=int(args.send_fps))
+            else:
+                desc += VIDEO_BRANCH.format(pt=vp8_pt)
         if desc == bin_desc:
             self.pipe = Gst.Pipeline.new("data")
             self.pipe.add(Gst.parse_launch(desc))
@@ -126,6 +164,8 @@ class Peer:
             self.nice_state = NICE_STATES.get(state, str(state))
 
     def _on_error(self, bus, msg):
+        if getattr(self, "closing", False):
+            return  # our own hang-up (--media-send) tears the pipeline down
         err, dbg = msg.parse_error()
         sdpio.fail("gst: pipeline error: %s (%s)" % (err.message, dbg))
 
@@ -373,6 +413,188 @@ class MediaRecv:
         return 0
 
 
+class MediaSend:
+    """--media-send: count what leaves the encoders, and webrtcbin's
+    outbound-rtp stats."""
+
+    def __init__(self, peer, args):
+        self.peer = peer
+        self.args = args
+        self.lock = threading.Lock()
+        self.frames = 0
+        self.keyframes = 0
+        self.samples = 0
+        self.frames0 = self.samples0 = 0
+        self.wire_frames = self.wire_audio = self.wire_video = 0
+        self.wired = []
+        self.t0 = None
+        enc = peer.pipe.get_by_name("venc")
+        if enc is not None:
+            enc.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self.on_frame)
+        src = peer.pipe.get_by_name("asrc")
+        if src is not None:
+            src.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self.on_audio)
+
+    def on_frame(self, pad, info):
+        buf = info.get_buffer()
+        with self.lock:
+            self.frames += 1
+            if not buf.has_flags(Gst.BufferFlags.DELTA_UNIT):
+                self.keyframes += 1
+        return Gst.PadProbeReturn.OK
+
+    def on_audio(self, pad, info):
+        buf = info.get_buffer()
+        caps = pad.get_current_caps()
+        n = 0
+        if caps is not None:
+            st = caps.get_structure(0)
+            fmt = st.get_string("format") or "S16LE"
+            width = {"S16LE": 2, "S16BE": 2, "F32LE": 4, "S32LE": 4, "F64LE": 8}.get(fmt, 2)
+            ok, ch = st.get_int("channels")
+            n = buf.get_size() // (width * (ch if ok and ch > 0 else 1))
+        with self.lock:
+            self.samples += n
+        return Gst.PadProbeReturn.OK
+
+    def watch_wire(self):
+        """Count what really leaves: RTP packets entering webrtcbin's
+        nicesink elements (SRTP leaves the header in clear), video frames by
+        their marker bit, audio packets by payload type.  Installed before
+        the connection is up, so frames queued until then count too."""
+        self.wire_frames = self.wire_audio = self.wire_video = 0
+        self.wired = []
+        it = self.peer.w.iterate_recurse()
+        while True:
+            res, el = it.next()
+            if res == Gst.IteratorResult.RESYNC:
+                it.resync()
+                continue
+            if res != Gst.IteratorResult.OK:
+                break
+            f = el.get_factory()
+            if f is None or f.get_name() != "nicesink" or el in self.wired:
+                continue
+            self.wired.append(el)
+            el.get_static_pad("sink").add_probe(
+                Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, self.on_wire)
+        return len(self.wired)
+
+    def on_wire(self, pad, info):
+        bufs = []
+        if info.type & Gst.PadProbeType.BUFFER_LIST:
+            lst = info.get_buffer_list()
+            bufs = [lst.get(i) for i in range(lst.length())]
+        else:
+            bufs = [info.get_buffer()]
+        for b in bufs:
+            head = b.extract_dup(0, 2) if b.get_size() >= 12 else b""
+            if len(head) < 2 or head[0] >> 6 != 2 or 64 <= (head[1] & 0x7F) <= 95:
+                continue  # not RTP (DTLS, STUN, RTCP)
+            pt = head[1] & 0x7F
+            with self.lock:
+                if pt == self.peer.vp8_pt:
+                    self.wire_video += 1
+                    if head[1] & 0x80:
+                        self.wire_frames += 1
+                elif pt == self.peer.opus_pt:
+                    self.wire_audio += 1
+        return Gst.PadProbeReturn.OK
+
+    def set_direction(self, direction):
+        """Offer side: the sending transceivers become `direction`."""
+        d = (GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY if direction == "sendonly"
+             else GstWebRTC.WebRTCRTPTransceiverDirection.SENDRECV)
+        i = 0
+        while True:
+            t = self.peer.w.emit("get-transceiver", i)
+            if t is None:
+                break
+            t.set_property("direction", d)
+            i += 1
+
+    def outbound_stats(self):
+        """webrtcbin's outbound-rtp stats, by kind (best effort)."""
+        done = threading.Event()
+        p = Gst.Promise.new_with_change_func(lambda _p: done.set())
+        self.peer.w.emit("get-stats", None, p)
+        out = {}
+        if not done.wait(2) or p.wait() != Gst.PromiseResult.REPLIED:
+            return out
+        reply = p.get_reply()
+        if reply is None:
+            return out
+        found = []
+
+        def each(field_id, value, _data):
+            if isinstance(value, Gst.Structure):
+                found.append(value)
+            return True
+        reply.foreach(each, None)
+        outbound = GstWebRTC.WebRTCStatsType.OUTBOUND_RTP
+        for st in found:
+            ok, typ = st.get_enum("type", GstWebRTC.WebRTCStatsType)
+            if not ok or typ != outbound:
+                continue
+            o = {}
+            for k in ("ssrc", "packets-sent", "bytes-sent", "nack-count", "pli-count",
+                      "fir-count"):
+                if st.has_field(k):
+                    o[k] = st.get_value(k)
+            codec = st.get_string("codec-id") if st.has_field("codec-id") else None
+            kind = None
+            for c in found:
+                if codec and c.has_field("id") and c.get_string("id") == codec \
+                        and c.has_field("clock-rate"):
+                    kind = "video" if c.get_value("clock-rate") == 90000 else "audio"
+            out[kind or "stream%d" % len(out)] = o
+        return out
+
+    def sample(self):
+        """What left on the wire (frames: marker packets; audio: 20 ms Opus
+        packets, 960 samples each, as opusenc makes them), with the encoders'
+        own counts (from the start of the pipeline)."""
+        st = self.outbound_stats()
+        t = time.monotonic() - self.t0 if self.t0 is not None else 0.0
+        a = self.args
+        with self.lock:
+            return {
+                "t": round(t, 1), "seconds": round(t, 2),
+                "video": dict(st.get("video", {}), frames=self.wire_frames,
+                              rtpPacketsOut=self.wire_video,
+                              framesEncoded=self.frames,
+                              framesBeforeConnected=self.frames0,
+                              keyFramesEncoded=self.keyframes, size=a.send_size,
+                              fps=a.send_fps),
+                "audio": dict(st.get("audio", {}), samples=960 * self.wire_audio,
+                              rtpPacketsOut=self.wire_audio,
+                              sourceSamples=self.samples,
+                              sampleRate=48000, toneHz=a.tone),
+            }
+
+    def report(self, what):
+        sys.stderr.write("gst: %s %s\n" % (what, json.dumps(self.sample())))
+        sys.stderr.flush()
+
+    def run(self, args, hung_up):
+        """Send for --media-send seconds, one JSON line a second; stop early
+        when hung_up() says the peer is gone."""
+        with self.lock:
+            self.t0 = time.monotonic()
+            self.frames0, self.samples0 = self.frames, self.samples
+        self.report("media sent")
+        for i in range(1, int(args.media_send) + 1):
+            time.sleep(max(0, self.t0 + i - time.monotonic()))
+            if hung_up():
+                sys.stderr.write("gst: media send: the peer hung up after %.1f s\n"
+                                 % (time.monotonic() - self.t0))
+                break
+            self.report("media sent")
+        rest = args.media_send - int(args.media_send)
+        if rest > 0 and not hung_up():
+            time.sleep(rest)
+
+
 def do_offer(args):
     if args.data_only or args.media_recv:
         peer = Peer(args)
@@ -381,8 +603,12 @@ def do_offer(args):
     if args.media_recv:
         peer.media = MediaRecv(peer)
         peer.media.add_recvonly()
+    if args.media_send:
+        peer.sender = MediaSend(peer, args)
     peer.start()
     peer.wait_caps()
+    if args.media_send:
+        peer.sender.set_direction(args.send_direction)
     # The data channel must exist before the offer is created.
     if peer.w.emit("create-data-channel", "data", None) is None:
         sdpio.fail("gst: create-data-channel failed")
@@ -432,6 +658,8 @@ def do_answer(args):
     else:
         peer = Peer(args, opus_pt=offered_pt(offer, "audio", "OPUS"),
                     vp8_pt=offered_pt(offer, "video", "VP8"))
+        if args.media_send:
+            peer.sender = MediaSend(peer, args)
     peer.start()
     # Sink pads with caps make sendrecv transceivers that the offer's
     # audio/video m-lines are matched to.
@@ -517,6 +745,8 @@ def stay_connected(peer, args):
                 % (st[0], st[1], peer.nice_state, st[2]))
 
     while True:
+        if args.media_send and not peer.sender.wired:
+            peer.sender.watch_wire()
         st = states()
         if st[0] == "connected" or (st[1] in ("connected", "completed")
                                     and st[2] == "connected"):
@@ -540,6 +770,17 @@ def stay_connected(peer, args):
         code = peer.media.run(args)
 
     eof = threading.Event()
+    if args.media_send:
+        def hung_up():
+            st = states()
+            return st[2] in ("closed", "failed") or st[0] in ("closed", "failed")
+        peer.sender.run(args, hung_up)
+        if not args.keep_sending:
+            peer.sender.report("media send done")
+            sys.stderr.write("gst: hanging up after sending for %gs\n" % args.media_send)
+            sys.stderr.flush()
+            hang_up(peer)
+            return 0
 
     def read_stdin():
         while True:
@@ -566,7 +807,22 @@ def stay_connected(peer, args):
             break
         time.sleep(0.02)
     sys.stderr.write("gst: end after %.1f s connected: %s\n" % (time.monotonic() - t0, reason))
+    if args.media_send and args.keep_sending:
+        peer.sender.report("media send done")
     return code
+
+
+def hang_up(peer):
+    """End the session ourselves: the pipeline goes to NULL (bounded).  No
+    close_notify leaves (seen from aiortc: its DTLS transport stays up)."""
+    done = threading.Event()
+    peer.closing = True
+
+    def stop():
+        peer.pipe.set_state(Gst.State.NULL)
+        done.set()
+    threading.Thread(target=stop, daemon=True).start()
+    done.wait(3)
 
 
 ELEMENTS = {
@@ -613,7 +869,24 @@ def main():
                     help="--media-recv: the frame size expected, WxH or any (default 640x480)")
     ap.add_argument("--min-ratio", type=float, default=0.8,
                     help="--media-recv: share of the expected rates required (default 0.8)")
+    ap.add_argument("--media-send", type=float, default=0, metavar="S",
+                    help="send a moving pattern and a tone for S seconds, then hang up"
+                    " (implies --connect)")
+    ap.add_argument("--keep-sending", action="store_true",
+                    help="--media-send: go on after S seconds until the peer hangs up")
+    ap.add_argument("--send-direction", default="sendonly", choices=["sendonly", "sendrecv"],
+                    help="--media-send offer: direction of the audio/video m-lines")
+    ap.add_argument("--send-size", default="640x480",
+                    help="--media-send: video frame size WxH (default 640x480)")
+    ap.add_argument("--send-fps", type=int, default=30,
+                    help="--media-send: video frame rate (default 30)")
+    ap.add_argument("--tone", type=float, default=1000.0,
+                    help="--media-send: audio tone in Hz (default 1000)")
     args = ap.parse_args()
+    if args.media_send:
+        if args.data_only or args.media_recv:
+            ap.error("--media-send goes without --data-only and --media-recv")
+        args.connect = True
     if args.media_recv:
         if args.data_only:
             ap.error("--media-recv goes without --data-only")
@@ -621,7 +894,8 @@ def main():
     if args.mode == "check":
         sys.exit(do_check())
     # Watchdog: whatever blocks, never outlive 3 timeouts (plus the hold).
-    t = threading.Timer(3 * args.timeout + (args.hold if args.connect else 0) + args.media_recv,
+    t = threading.Timer(3 * args.timeout + (args.hold if args.connect else 0) + args.media_recv
+                        + args.media_send,
                         lambda: sdpio.fail("gst: %s timed out" % args.mode))
     t.daemon = True
     t.start()

@@ -115,6 +115,41 @@ static void test_overdue_timer_does_not_starve_fds(void **state)
         close(p[1]);
 }
 
+/* Re-arms itself with the same old deadline, as an owner whose deadline is stuck in the past. */
+static uint64_t stuck_deadline;
+static int stuck_runs;
+static void stuck_timer(struct loop *l, void *arg)
+{
+        (void)arg;
+        stuck_runs++;
+        loop_add_timer(l, stuck_deadline, stuck_timer, NULL);
+}
+
+static void stop_timer(struct loop *l, void *arg)
+{
+        (void)arg;
+        loop_stop(l, 7);
+}
+
+/*
+ * An overdue timer that keeps re-arming itself with an old deadline must not starve an older
+ * due timer whose deadline is later than that old one (a hang-up timer behind a session timer
+ * stuck in the past kept a process alive for minutes).
+ */
+static void test_rearmed_overdue_timer_does_not_starve_timers(void **state)
+{
+        (void)state;
+        struct loop *l = loop_new();
+        uint64_t now = clock_now_us();
+        stuck_deadline = now - 2000000;
+        stuck_runs = 0;
+        loop_add_timer(l, stuck_deadline, stuck_timer, NULL);
+        loop_add_timer(l, now - 1000000, stop_timer, NULL);
+        assert_int_equal(loop_run(l), 7);
+        assert_true(stuck_runs >= 1 && stuck_runs < 100);
+        loop_free(l);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -122,6 +157,7 @@ int main(void)
             cmocka_unit_test(test_fd_readiness),
             cmocka_unit_test(test_signal_through_loop),
             cmocka_unit_test(test_overdue_timer_does_not_starve_fds),
+            cmocka_unit_test(test_rearmed_overdue_timer_does_not_starve_timers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1030 @@
+#include "rtp/gcc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RING_MASK ((int64_t)GCC_HISTORY - 1)
+#define NO_SEQ    INT64_MIN
+
+/* Acknowledged bitrate: bytes whose arrival falls in the last 500 ms of remote time. */
+#define ACK_RING      4096u
+#define ACK_WINDOW_US 500000
+#define ACK_MIN_US    150000 /* no estimate from less history than this */
+
+/* Inter-arrival grouping, as libwebrtc's InterArrival. */
+#define GROUP_US          5000
+#define BURST_US          5000
+#define MAX_BURST_US      100000
+#define OFFSET_RESET_US   3000000
+#define REORDER_RESET     3
+#define STREAM_TIMEOUT_US 2000000
+
+/*
+ * Trendline and overuse detector, as libwebrtc's TrendlineEstimator, with the draft's threshold
+ * adaptation: gamma rises fast (K_u = 0.01, the draft's) when |m| is outside it, so a competing
+ * TCP flow's queue swings lift it and we stop yielding to them; it falls slowly. The draft's
+ * K_d = 0.00018 keeps gamma up for ~5 s after our own drain swings, which let the next
+ * overshoot build 75-120 ms of queue in the 1 Mbit/s simulation; 0.0005 (~2 s) keeps that
+ * under 25 ms and the TCP share the same (libwebrtc's 0.039 starves us against TCP: ~17%).
+ */
+#define TREND_WINDOW    20
+#define TREND_SMOOTHING 0.9
+#define TREND_GAIN      4.0
+#define MIN_DELTAS      60
+#define MAX_DELTAS      1000
+#define OVERUSE_MS      10.0
+#define THRESH_INIT     12.5
+#define THRESH_MIN      6.0
+#define THRESH_MAX      600.0
+#define THRESH_K_UP     0.01
+#define THRESH_K_DOWN   0.0005
+#define THRESH_MAX_JUMP 15.0
+
+/* AIMD, as libwebrtc's AimdRateControl. */
+#define BETA           0.85
+#define DEFAULT_RTT_US 200000
+
+/* Loss-based controller (draft section 6). */
+#define LOSS_MIN_PACKETS 20
+#define LOSS_LOW         0.02
+#define LOSS_HIGH        0.10
+#define LOSS_DECREASE_US 300000
+#define TWCC_RECENT_US   1000000 /* receiver-report loss counts when no feedback this recent */
+#define FEEDBACK_TIMEOUT 1000000
+/* Loss while packets wait this much longer than the path's minimum: a full drop-tail queue. */
+#define QUEUE_CONGESTED_US 40000
+/* The path's minimum one-way delay: the lowest of the last 30 to 60 s. */
+#define OWD_BUCKET_US 30000000
+
+/* Probing, as libwebrtc's ProbeController and ProbeBitrateEstimator. */
+#define PROBE_DURATION_US 15000
+#define PROBE_MIN_PACKETS 5
+#define PROBE_WAIT_US     1000000
+#define PROBE_FURTHER     0.7
+#define PROBE_MAX_RATIO   2.0
+#define PROBE_SATURATED   0.9
+#define PROBE_BACKOFF     0.95
+#define PROBE_MAX_SPAN_US 1000000
+#define MAX_CLUSTERS      8
+#define PROBE_QUEUE       2
+
+enum { PKT_SENT = 1, PKT_LOST, PKT_ACKED };
+enum { RC_HOLD, RC_INCREASE, RC_DECREASE };
+enum { PROBE_INIT, PROBE_WAIT, PROBE_DONE };
+
+struct sent {
+        int64_t seq; /* unwrapped; NO_SEQ when the slot is empty */
+        uint64_t send_us;
+        uint32_t size;
+        uint16_t probe; /* cluster id, 0: none */
+        uint8_t state;
+};
+
+/* A packet newly reported received by the feedback being processed. */
+struct result {
+        int64_t seq;
+        uint64_t send_us;
+        int64_t arrival_us; /* remote clock, unwrapped */
+        uint32_t size;
+        uint16_t probe;
+};
+
+struct group {
+        uint64_t first_send, send; /* send is the latest send time in the group */
+        int64_t first_arrival, complete;
+        uint64_t system; /* local time the group's last packet was reported */
+};
+
+struct trend {
+        unsigned num_deltas;
+        bool have_first;
+        double first_ms;
+        double acc, smoothed;
+        double x[TREND_WINDOW], y[TREND_WINDOW];
+        unsigned n, head;
+        double trend, prev_trend, modified;
+        double threshold;
+        bool have_update;
+        double last_update_ms;
+        bool over_active;
+        double over_ms;
+        unsigned over_count;
+        int usage;
+};
+
+struct aimd {
+        double bps;
+        int state;
+        bool have_change;
+        uint64_t last_change;
+        double throughput; /* the last acknowledged rate, the start rate before any */
+        bool have_cap;     /* link capacity: where the last overuses happened */
+        double cap_kbps, dev_kbps;
+};
+
+struct cluster {
+        uint16_t id; /* 0: free */
+        uint32_t bps;
+        size_t bytes;
+        uint32_t min_packets;
+        uint32_t count;
+        uint64_t total;
+        uint64_t first_send, last_send;
+        int64_t first_recv, last_recv;
+        uint32_t size_last_send, size_first_recv;
+};
+
+struct gcc {
+        double min, max, start;
+
+        struct sent ring[GCC_HISTORY];
+        bool have_sent;
+        int64_t last_seq; /* highest unwrapped sequence number sent */
+
+        /* Feedback scratch, sized to the ring: statuses past it cannot match a sent packet. */
+        struct rtcp_twcc_status status[GCC_HISTORY];
+        struct result res[GCC_HISTORY];
+        bool have_ref;
+        int64_t ref; /* reference time, unwrapped, 64 ms units */
+        uint32_t ref_raw;
+        bool have_fb;
+        uint64_t last_fb;
+        bool unfed; /* sent since the last feedback */
+        uint64_t first_unfed;
+        uint64_t last_timeout;
+
+        int64_t ack_t[ACK_RING];
+        uint32_t ack_size[ACK_RING];
+        size_t ack_head, ack_n;
+        uint64_t ack_sum;
+        bool ack_started;
+        int64_t ack_floor, ack_last;
+        double acked_bps; /* 0: not known yet */
+
+        bool cur_valid, prev_valid;
+        struct group cur, prev;
+        unsigned reordered;
+        bool have_seen;
+        uint64_t last_seen;
+        struct trend tr;
+        struct aimd rc;
+
+        double loss_bps;
+        unsigned win_expected, win_lost;
+        bool have_owd;
+        int64_t owd_cur, owd_prev; /* minima of arrival - send in this bucket and the last */
+        uint64_t owd_bucket;
+        int64_t queue_us;
+        bool have_congestion;
+        uint64_t last_congestion;
+        bool have_loss_decrease;
+        uint64_t last_loss_decrease;
+        double loss_ratio;
+
+        bool have_remb;
+        double remb;
+        uint64_t rtt_us;
+        bool rtt_from_rr;
+
+        int probe_state;
+        uint64_t probe_started;
+        double probe_further;
+        uint16_t next_cluster;
+        struct cluster clusters[MAX_CLUSTERS];
+        size_t cluster_next;
+        struct gcc_probe queue[PROBE_QUEUE];
+        size_t queue_n;
+
+        uint32_t target;
+        struct gcc_stats st;
+};
+
+static double clampd(double v, double lo, double hi)
+{
+        return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The unwrapped value nearest to ref whose low 16 bits are v. */
+static int64_t unwrap16(int64_t ref, uint16_t v)
+{
+        int64_t d = (int64_t)(uint16_t)(v - (uint16_t)ref);
+        if (d >= 0x8000)
+                d -= 0x10000;
+        return ref + d;
+}
+
+/* ---- acknowledged bitrate ---- */
+
+static void ack_add(struct gcc *g, int64_t arrival, uint32_t size)
+{
+        if (!g->ack_started) {
+                g->ack_started = true;
+                g->ack_floor = arrival;
+                g->ack_last = arrival;
+        }
+        /* Keep the window ordered; a packet reordered across feedback counts as arriving now. */
+        if (arrival < g->ack_last)
+                arrival = g->ack_last;
+        g->ack_last = arrival;
+        if (g->ack_n == ACK_RING) {
+                /* Full: the window shrinks to what the ring still holds. */
+                g->ack_floor = g->ack_t[g->ack_head];
+                g->ack_sum -= g->ack_size[g->ack_head];
+                g->ack_head = (g->ack_head + 1) % ACK_RING;
+                g->ack_n--;
+        }
+        size_t i = (g->ack_head + g->ack_n) % ACK_RING;
+        g->ack_t[i] = arrival;
+        g->ack_size[i] = size;
+        g->ack_sum += size;
+        g->ack_n++;
+}
+
+static void ack_compute(struct gcc *g)
+{
+        if (!g->ack_started)
+                return;
+        while (g->ack_n > 0 && g->ack_t[g->ack_head] <= g->ack_last - ACK_WINDOW_US) {
+                g->ack_sum -= g->ack_size[g->ack_head];
+                g->ack_head = (g->ack_head + 1) % ACK_RING;
+                g->ack_n--;
+        }
+        int64_t span = g->ack_last - g->ack_floor;
+        if (span > ACK_WINDOW_US)
+                span = ACK_WINDOW_US;
+        if (span >= ACK_MIN_US)
+                g->acked_bps = (double)g->ack_sum * 8e6 / (double)span;
+}
+
+/* ---- trendline and overuse detector ---- */
+
+static void trend_reset(struct trend *t)
+{
+        memset(t, 0, sizeof(*t));
+        t->threshold = THRESH_INIT;
+        t->usage = GCC_NORMAL;
+}
+
+static void threshold_update(struct trend *t, double modified, double now_ms)
+{
+        if (!t->have_update) {
+                t->have_update = true;
+                t->last_update_ms = now_ms;
+        }
+        /* A big spike (a sudden capacity drop) should not drag the threshold up with it. */
+        if (fabs(modified) > t->threshold + THRESH_MAX_JUMP) {
+                t->last_update_ms = now_ms;
+                return;
+        }
+        double k = fabs(modified) < t->threshold ? THRESH_K_DOWN : THRESH_K_UP;
+        double dt = clampd(now_ms - t->last_update_ms, 0, 100);
+        t->threshold += k * (fabs(modified) - t->threshold) * dt;
+        t->threshold = clampd(t->threshold, THRESH_MIN, THRESH_MAX);
+        t->last_update_ms = now_ms;
+}
+
+static void trend_detect(struct trend *t, double trend, double send_delta_ms, double now_ms)
+{
+        if (t->num_deltas < 2) {
+                t->usage = GCC_NORMAL;
+                return;
+        }
+        double n = t->num_deltas < MIN_DELTAS ? t->num_deltas : MIN_DELTAS;
+        double modified = n * trend * TREND_GAIN;
+        t->modified = modified;
+        if (modified > t->threshold) {
+                /* Assume the overuse started halfway since the previous group. */
+                if (!t->over_active) {
+                        t->over_active = true;
+                        t->over_ms = send_delta_ms / 2;
+                } else {
+                        t->over_ms += send_delta_ms;
+                }
+                t->over_count++;
+                if (t->over_ms > OVERUSE_MS && t->over_count > 1 && trend >= t->prev_trend) {
+                        t->over_ms = 0;
+                        t->over_count = 0;
+                        t->usage = GCC_OVERUSE;
+                }
+        } else if (modified < -t->threshold) {
+                t->over_active = false;
+                t->over_count = 0;
+                t->usage = GCC_UNDERUSE;
+        } else {
+                t->over_active = false;
+                t->over_count = 0;
+                t->usage = GCC_NORMAL;
+        }
+        t->prev_trend = trend;
+        threshold_update(t, modified, now_ms);
+}
+
+static void trend_update(struct trend *t, double recv_delta_ms, double send_delta_ms,
+                         double arrival_ms)
+{
+        if (t->num_deltas < MAX_DELTAS)
+                t->num_deltas++;
+        if (!t->have_first) {
+                t->have_first = true;
+                t->first_ms = arrival_ms;
+        }
+        t->acc += recv_delta_ms - send_delta_ms;
+        t->smoothed = TREND_SMOOTHING * t->smoothed + (1 - TREND_SMOOTHING) * t->acc;
+        t->x[t->head] = arrival_ms - t->first_ms;
+        t->y[t->head] = t->smoothed;
+        t->head = (t->head + 1) % TREND_WINDOW;
+        if (t->n < TREND_WINDOW)
+                t->n++;
+        double trend = t->prev_trend;
+        if (t->n == TREND_WINDOW) {
+                /* Least-squares slope of smoothed delay over arrival time: roughly
+                 * (send rate - capacity) / capacity while a queue builds. */
+                double mx = 0, my = 0;
+                for (unsigned i = 0; i < TREND_WINDOW; i++) {
+                        mx += t->x[i];
+                        my += t->y[i];
+                }
+                mx /= TREND_WINDOW;
+                my /= TREND_WINDOW;
+                double num = 0, den = 0;
+                for (unsigned i = 0; i < TREND_WINDOW; i++) {
+                        num += (t->x[i] - mx) * (t->y[i] - my);
+                        den += (t->x[i] - mx) * (t->x[i] - mx);
+                }
+                if (den != 0)
+                        trend = num / den;
+        }
+        t->trend = trend;
+        trend_detect(t, trend, send_delta_ms, arrival_ms);
+}
+
+/* ---- inter-arrival groups ---- */
+
+static void delay_reset(struct gcc *g)
+{
+        if (g->cur_valid)
+                g->st.delay_resets++;
+        g->cur_valid = g->prev_valid = false;
+        g->reordered = 0;
+        trend_reset(&g->tr);
+}
+
+static bool new_group(const struct gcc *g, const struct result *r)
+{
+        int64_t ad = r->arrival_us - g->cur.complete;
+        int64_t sd = (int64_t)(r->send_us - g->cur.send);
+        if (sd == 0)
+                return false;
+        /* A burst queued behind something arrives faster than it was sent: one group. */
+        if (ad - sd < 0 && ad <= BURST_US && r->arrival_us - g->cur.first_arrival < MAX_BURST_US)
+                return false;
+        return (int64_t)(r->send_us - g->cur.first_send) > GROUP_US;
+}
+
+static void delay_packet(struct gcc *g, uint64_t now, const struct result *r)
+{
+        if (!g->cur_valid) {
+                g->cur_valid = true;
+                g->cur = (struct group){r->send_us, r->send_us, r->arrival_us, r->arrival_us, now};
+                return;
+        }
+        if (r->send_us < g->cur.first_send)
+                return; /* sent before the current group: too late to use */
+        if (new_group(g, r)) {
+                if (g->prev_valid) {
+                        int64_t sd = (int64_t)(g->cur.send - g->prev.send);
+                        int64_t ad = g->cur.complete - g->prev.complete;
+                        int64_t sys = (int64_t)(g->cur.system - g->prev.system);
+                        if (ad - sys >= OFFSET_RESET_US) {
+                                delay_reset(g); /* the remote clock jumped */
+                                return;
+                        }
+                        if (ad < 0) {
+                                if (++g->reordered >= REORDER_RESET)
+                                        delay_reset(g);
+                                return;
+                        }
+                        g->reordered = 0;
+                        trend_update(&g->tr, (double)ad / 1000, (double)sd / 1000,
+                                     (double)r->arrival_us / 1000);
+                }
+                g->prev = g->cur;
+                g->prev_valid = true;
+                g->cur.first_send = g->cur.send = r->send_us;
+                g->cur.first_arrival = r->arrival_us;
+        } else if (r->send_us > g->cur.send) {
+                g->cur.send = r->send_us;
+        }
+        g->cur.complete = r->arrival_us;
+        g->cur.system = now;
+}
+
+/* ---- AIMD rate controller ---- */
+
+static void cap_update(struct aimd *a, double sample_bps, double alpha)
+{
+        double s = sample_bps / 1000;
+        if (!a->have_cap) {
+                a->have_cap = true;
+                a->cap_kbps = s;
+        } else {
+                a->cap_kbps = (1 - alpha) * a->cap_kbps + alpha * s;
+        }
+        /* Variance normalised by the estimate, bounded as libwebrtc: ~14..35 kbit/s at 500k. */
+        double norm = a->cap_kbps > 1 ? a->cap_kbps : 1;
+        double err = a->cap_kbps - s;
+        a->dev_kbps = (1 - alpha) * a->dev_kbps + alpha * err * err / norm;
+        a->dev_kbps = clampd(a->dev_kbps, 0.4, 2.5);
+}
+
+static double cap_dev_bps(const struct aimd *a)
+{
+        return sqrt(a->dev_kbps * a->cap_kbps) * 1000;
+}
+
+/* Near the link capacity: about one packet per response time (RTT + 100 ms of detection). */
+static double additive_bps_per_s(const struct gcc *g)
+{
+        double frame_bytes = g->rc.bps / 8 / 30;
+        double packets = ceil(frame_bytes / 1200);
+        if (packets < 1)
+                packets = 1;
+        double response_s = (double)(g->rtt_us + 100000) / 1e6;
+        double r = frame_bytes / packets * 8 / response_s;
+        return r > 4000 ? r : 4000;
+}
+
+static void aimd_update(struct gcc *g, int usage, uint64_t now)
+{
+        struct aimd *a = &g->rc;
+        double thr = g->acked_bps > 0 ? g->acked_bps : a->throughput;
+        if (g->acked_bps > 0)
+                a->throughput = g->acked_bps;
+        switch (usage) {
+        case GCC_NORMAL:
+                if (a->state == RC_HOLD) {
+                        a->have_change = true;
+                        a->last_change = now;
+                        a->state = RC_INCREASE;
+                }
+                break;
+        case GCC_OVERUSE:
+                a->state = RC_DECREASE;
+                break;
+        default:
+                a->state = RC_HOLD;
+                break;
+        }
+        double nb = a->bps;
+        /* Not beyond what the path has been shown to carry: no growth while app-limited. */
+        double limit = 1.5 * thr + 10000;
+        double dt = a->have_change ? (double)(now - a->last_change) / 1e6 : 0;
+        if (a->state == RC_INCREASE) {
+                if (a->have_cap && thr > a->cap_kbps * 1000 + 3 * cap_dev_bps(a))
+                        a->have_cap = false; /* far above the old capacity: search again */
+                if (a->bps < limit) {
+                        double inc;
+                        if (a->have_cap) {
+                                inc = additive_bps_per_s(g) * dt;
+                        } else {
+                                double alpha = pow(1.08, dt < 1 ? dt : 1);
+                                inc = a->bps * (alpha - 1);
+                                if (inc < 1000)
+                                        inc = 1000;
+                        }
+                        nb = a->bps + inc < limit ? a->bps + inc : limit;
+                }
+                a->have_change = true;
+                a->last_change = now;
+        } else if (a->state == RC_DECREASE) {
+                /* Just below what got through, to drain the queue we built. */
+                double d = thr * BETA;
+                if (d > a->bps && a->have_cap)
+                        d = BETA * a->cap_kbps * 1000;
+                if (d < a->bps)
+                        nb = d;
+                if (a->have_cap && thr < a->cap_kbps * 1000 - 3 * cap_dev_bps(a))
+                        a->have_cap = false;
+                cap_update(a, thr, 0.05);
+                a->state = RC_HOLD; /* until the queue has drained */
+                a->have_change = true;
+                a->last_change = now;
+                g->st.overuses++;
+        }
+        a->bps = clampd(nb, g->min, g->max);
+}
+
+static void delay_estimate(struct gcc *g, uint64_t now, double probe_bps, bool congested)
+{
+        struct aimd *a = &g->rc;
+        int usage = g->tr.usage;
+        if (congested && g->acked_bps > 0) {
+                aimd_update(g, GCC_OVERUSE, now);
+        } else if (usage == GCC_OVERUSE) {
+                /* Once per RTT at most, unless the rate fell far below the estimate. */
+                uint64_t interval = (uint64_t)clampd((double)g->rtt_us, 10000, 200000);
+                bool time = !a->have_change || now - a->last_change >= interval;
+                if (g->acked_bps > 0) {
+                        if (time || g->acked_bps < 0.5 * a->bps)
+                                aimd_update(g, GCC_OVERUSE, now);
+                } else if (time) {
+                        a->bps = clampd(a->bps / 2, g->min, g->max);
+                        a->have_change = true;
+                        a->last_change = now;
+                }
+        } else if (probe_bps > a->bps) {
+                a->bps = clampd(probe_bps, g->min, g->max);
+                a->have_change = true;
+                a->last_change = now;
+        } else {
+                aimd_update(g, usage, now);
+        }
+}
+
+/*
+ * Queueing delay: the newest one-way delay (remote arrival minus local send, offset unknown)
+ * above its recent minimum. The minimum forgets after 30 to 60 s, so a longer path or a clock
+ * step stops counting as queue by then; a competing flow can hold a queue for that long.
+ */
+static void owd_update(struct gcc *g, uint64_t now, int64_t fb_min)
+{
+        if (!g->have_owd) {
+                g->have_owd = true;
+                g->owd_cur = g->owd_prev = fb_min;
+                g->owd_bucket = now;
+        } else if (now - g->owd_bucket >= OWD_BUCKET_US) {
+                g->owd_prev = g->owd_cur;
+                g->owd_cur = fb_min;
+                g->owd_bucket = now;
+        }
+        if (fb_min < g->owd_cur)
+                g->owd_cur = fb_min;
+        int64_t base = g->owd_cur < g->owd_prev ? g->owd_cur : g->owd_prev;
+        g->queue_us = fb_min - base;
+}
+
+/* ---- target ---- */
+
+static bool twcc_flows(const struct gcc *g)
+{
+        return g->st.feedback_count > 0;
+}
+
+/* What the estimates allow, before the configured clamps. */
+static double combined(const struct gcc *g)
+{
+        double t = g->loss_bps;
+        if (twcc_flows(g) && g->rc.bps < t)
+                t = g->rc.bps;
+        if (g->have_remb && g->remb < t)
+                t = g->remb;
+        return t;
+}
+
+static void update_target(struct gcc *g)
+{
+        g->target = (uint32_t)clampd(combined(g), g->min, g->max);
+}
+
+/* One loss window (draft section 6), with libwebrtc's pacing of decreases. */
+static void loss_update(struct gcc *g, uint64_t now, double p)
+{
+        g->loss_ratio = p;
+        double cur = clampd(combined(g), g->min, g->max);
+        if (p < LOSS_LOW) {
+                /* Grow, but only a step above the other limits: a runaway loss-based estimate
+                 * would make a later decrease take effect late. */
+                double ref = g->max;
+                if (twcc_flows(g) && g->rc.bps < ref)
+                        ref = g->rc.bps;
+                if (g->have_remb && g->remb < ref)
+                        ref = g->remb;
+                double ceiling = 1.05 * ref;
+                if (g->loss_bps < ceiling) {
+                        double up = g->loss_bps * 1.05 + 1000;
+                        g->loss_bps = up < ceiling ? up : ceiling;
+                } else {
+                        g->loss_bps = ceiling;
+                }
+        } else if (p > LOSS_HIGH && (!g->have_loss_decrease ||
+                                     now - g->last_loss_decrease >= LOSS_DECREASE_US + g->rtt_us)) {
+                g->loss_bps = cur * (1 - 0.5 * p);
+                g->have_loss_decrease = true;
+                g->last_loss_decrease = now;
+        } else if (g->loss_bps > cur) {
+                g->loss_bps = cur; /* hold where we are */
+        }
+        g->loss_bps = clampd(g->loss_bps, g->min, g->max);
+}
+
+/* ---- probing ---- */
+
+static struct cluster *cluster_find(struct gcc *g, uint16_t id)
+{
+        if (id == 0)
+                return NULL;
+        for (size_t i = 0; i < MAX_CLUSTERS; i++)
+                if (g->clusters[i].id == id)
+                        return &g->clusters[i];
+        return NULL;
+}
+
+static void probe_initiate(struct gcc *g, uint64_t now, const double *rates, size_t n)
+{
+        double limit = g->max;
+        if (g->have_remb && g->remb < limit)
+                limit = g->remb;
+        bool further = true;
+        double last = 0;
+        for (size_t i = 0; i < n; i++) {
+                double bps = rates[i];
+                if (bps >= limit) {
+                        bps = limit;
+                        further = false;
+                }
+                if (bps <= g->target || g->queue_n == PROBE_QUEUE)
+                        continue;
+                if (++g->next_cluster == 0)
+                        g->next_cluster = 1;
+                struct cluster *c = &g->clusters[g->cluster_next];
+                g->cluster_next = (g->cluster_next + 1) % MAX_CLUSTERS;
+                memset(c, 0, sizeof(*c));
+                c->id = g->next_cluster;
+                c->bps = (uint32_t)bps;
+                c->bytes = (size_t)(bps * PROBE_DURATION_US / 8e6);
+                c->min_packets = PROBE_MIN_PACKETS;
+                g->queue[g->queue_n++] =
+                    (struct gcc_probe){c->id, c->bps, c->bytes, c->min_packets};
+                last = bps;
+        }
+        if (last == 0)
+                further = false;
+        g->probe_started = now;
+        g->probe_further = PROBE_FURTHER * last;
+        g->probe_state = further ? PROBE_WAIT : PROBE_DONE;
+}
+
+static void cluster_add(struct cluster *c, const struct result *r)
+{
+        if (c->count == 0) {
+                c->first_send = c->last_send = r->send_us;
+                c->first_recv = c->last_recv = r->arrival_us;
+                c->size_last_send = c->size_first_recv = r->size;
+        } else {
+                if (r->send_us < c->first_send)
+                        c->first_send = r->send_us;
+                if (r->send_us > c->last_send) {
+                        c->last_send = r->send_us;
+                        c->size_last_send = r->size;
+                }
+                if (r->arrival_us < c->first_recv) {
+                        c->first_recv = r->arrival_us;
+                        c->size_first_recv = r->size;
+                }
+                if (r->arrival_us > c->last_recv)
+                        c->last_recv = r->arrival_us;
+        }
+        c->count++;
+        c->total += r->size;
+}
+
+/* The rate a cluster shows, 0 when it cannot tell yet or makes no sense. */
+static double cluster_estimate(const struct cluster *c)
+{
+        if (c->count < 0.8 * c->min_packets || (double)c->total < 0.8 * (double)c->bytes)
+                return 0;
+        int64_t si = (int64_t)(c->last_send - c->first_send);
+        int64_t ri = c->last_recv - c->first_recv;
+        if (si <= 0 || si > PROBE_MAX_SPAN_US || ri <= 0 || ri > PROBE_MAX_SPAN_US)
+                return 0;
+        /* n packets span n-1 intervals: leave out the last sent and the first received. */
+        double send = (double)(c->total - c->size_last_send) * 8e6 / (double)si;
+        double recv = (double)(c->total - c->size_first_recv) * 8e6 / (double)ri;
+        if (recv > PROBE_MAX_RATIO * send)
+                return 0;
+        double r = send < recv ? send : recv;
+        /* Received clearly slower than sent: the path is full; stay a little below it. */
+        if (recv < PROBE_SATURATED * send)
+                r = PROBE_BACKOFF * recv;
+        return r;
+}
+
+static void probe_continue(struct gcc *g, uint64_t now)
+{
+        if (g->probe_state != PROBE_WAIT)
+                return;
+        if (now - g->probe_started > PROBE_WAIT_US) {
+                g->probe_state = PROBE_DONE;
+                return;
+        }
+        if (g->target > g->probe_further) {
+                double r = 2.0 * g->target;
+                probe_initiate(g, now, &r, 1);
+        }
+}
+
+/* ---- public ---- */
+
+struct gcc *gcc_new(const struct gcc_config *cfg)
+{
+        struct gcc *g = calloc(1, sizeof(*g));
+        if (!g)
+                return NULL;
+        struct gcc_config c = cfg ? *cfg : (struct gcc_config){0};
+        g->min = c.min_bps ? c.min_bps : GCC_DEFAULT_MIN_BPS;
+        g->max = c.max_bps ? c.max_bps : GCC_DEFAULT_MAX_BPS;
+        if (g->max < g->min)
+                g->max = g->min;
+        g->start = clampd(c.start_bps ? c.start_bps : GCC_DEFAULT_START_BPS, g->min, g->max);
+        for (size_t i = 0; i < GCC_HISTORY; i++)
+                g->ring[i].seq = NO_SEQ;
+        trend_reset(&g->tr);
+        g->rc.bps = g->start;
+        g->rc.throughput = g->start;
+        g->rc.state = RC_INCREASE;
+        g->rc.dev_kbps = 0.4;
+        g->loss_bps = g->start;
+        g->rtt_us = DEFAULT_RTT_US;
+        g->probe_state = PROBE_INIT;
+        update_target(g);
+        return g;
+}
+
+void gcc_free(struct gcc *g)
+{
+        free(g);
+}
+
+void gcc_on_packet_sent(struct gcc *g, uint64_t now, uint16_t twcc_seq, size_t size)
+{
+        if (!g)
+                return;
+        int64_t seq = g->have_sent ? unwrap16(g->last_seq, twcc_seq) : twcc_seq;
+        if (!g->have_sent || seq > g->last_seq)
+                g->last_seq = seq;
+        g->have_sent = true;
+        struct sent *p = &g->ring[seq & RING_MASK];
+        p->seq = seq;
+        p->send_us = now;
+        p->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+        p->probe = 0;
+        p->state = PKT_SENT;
+        if (!g->unfed) {
+                g->unfed = true;
+                g->first_unfed = now;
+        }
+        if (g->probe_state == PROBE_INIT) {
+                double rates[2] = {3.0 * g->start, 6.0 * g->start};
+                probe_initiate(g, now, rates, 2);
+        }
+}
+
+int gcc_probe_sent(struct gcc *g, uint16_t twcc_seq, uint16_t id)
+{
+        if (!g || !cluster_find(g, id))
+                return -EINVAL;
+        if (!g->have_sent)
+                return -ENOENT;
+        int64_t seq = unwrap16(g->last_seq, twcc_seq);
+        struct sent *p = &g->ring[seq & RING_MASK];
+        if (p->seq != seq)
+                return -ENOENT;
+        p->probe = id;
+        return 0;
+}
+
+static int result_cmp(const void *a, const void *b)
+{
+        const struct result *x = a, *y = b;
+        if (x->arrival_us != y->arrival_us)
+                return x->arrival_us < y->arrival_us ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void gcc_on_twcc(struct gcc *g, uint64_t now, const struct rtcp_twcc *fb)
+{
+        if (!g || !fb)
+                return;
+        int n = rtcp_twcc_decode(fb, g->status, GCC_HISTORY);
+        if (n < 0) {
+                g->st.malformed++;
+                return;
+        }
+        if (n > (int)GCC_HISTORY)
+                n = GCC_HISTORY;
+        g->st.feedback_count++;
+        g->have_fb = true;
+        g->last_fb = now;
+        g->unfed = false;
+
+        /* The 24-bit reference time wraps every 12.4 days: unwrap it like a sequence number. */
+        uint32_t raw = (uint32_t)fb->reference_time & 0xffffff;
+        if (!g->have_ref) {
+                g->have_ref = true;
+                g->ref = raw;
+        } else {
+                int64_t d = (int64_t)((raw - g->ref_raw) & 0xffffff);
+                if (d >= 0x800000)
+                        d -= 0x1000000;
+                g->ref += d;
+        }
+        g->ref_raw = raw;
+        if (!g->have_sent)
+                return;
+
+        int64_t base = unwrap16(g->last_seq, fb->base_seq);
+        int64_t t = g->ref * 64000;
+        size_t nres = 0;
+        uint64_t newest_send = 0;
+        for (int i = 0; i < n; i++) {
+                const struct rtcp_twcc_status *s = &g->status[i];
+                if (s->received)
+                        t += s->delta_us;
+                int64_t seq = base + i;
+                struct sent *p = &g->ring[seq & RING_MASK];
+                if (seq > g->last_seq || p->seq != seq) {
+                        g->st.unknown++;
+                        continue;
+                }
+                if (!s->received) {
+                        if (p->state == PKT_SENT) {
+                                p->state = PKT_LOST;
+                                g->st.lost++;
+                                g->win_lost++;
+                                g->win_expected++;
+                        }
+                        continue;
+                }
+                if (p->state == PKT_ACKED) {
+                        g->st.duplicates++;
+                        continue;
+                }
+                if (p->state == PKT_LOST) {
+                        /* Late after all: undo the loss it was counted as. */
+                        g->st.lost--;
+                        if (g->win_lost > 0)
+                                g->win_lost--;
+                } else {
+                        g->win_expected++;
+                }
+                p->state = PKT_ACKED;
+                g->st.acked++;
+                g->res[nres++] = (struct result){seq, p->send_us, t, p->size, p->probe};
+                if (p->send_us > newest_send)
+                        newest_send = p->send_us;
+        }
+
+        /* Loss with a standing queue is congestion, even below the 10% the loss-based part
+         * waits for: the delay gradient is flat once a drop-tail queue is full, and holding
+         * there would starve loss-based flows (TCP) sharing it. */
+        bool window = g->win_expected >= LOSS_MIN_PACKETS;
+        double p = window ? (double)g->win_lost / g->win_expected : 0;
+        bool congested =
+            nres > 0 && window && p >= LOSS_LOW && g->queue_us > QUEUE_CONGESTED_US &&
+            (!g->have_congestion || now - g->last_congestion >= LOSS_DECREASE_US + g->rtt_us);
+        if (congested) {
+                g->have_congestion = true;
+                g->last_congestion = now;
+        }
+        if (nres > 0) {
+                if (!g->rtt_from_rr && now > newest_send) {
+                        /* No RTCP RTT yet: the feedback delay of the newest packet is close. */
+                        g->rtt_us = (7 * g->rtt_us + (now - newest_send)) / 8;
+                }
+                qsort(g->res, nres, sizeof(g->res[0]), result_cmp);
+                double probe_bps = 0;
+                for (size_t i = 0; i < nres; i++) {
+                        const struct result *r = &g->res[i];
+                        ack_add(g, r->arrival_us, r->size);
+                        struct cluster *c = cluster_find(g, r->probe);
+                        if (c) {
+                                cluster_add(c, r);
+                                double e = cluster_estimate(c);
+                                if (e > 0)
+                                        g->st.last_probe_bps = (uint32_t)e;
+                                if (e > probe_bps)
+                                        probe_bps = e;
+                        }
+                }
+                ack_compute(g);
+                int64_t fb_min = INT64_MAX;
+                for (size_t i = 0; i < nres; i++) {
+                        int64_t d = g->res[i].arrival_us - (int64_t)g->res[i].send_us;
+                        if (d < fb_min)
+                                fb_min = d;
+                }
+                owd_update(g, now, fb_min);
+                if (g->have_seen && now - g->last_seen > STREAM_TIMEOUT_US)
+                        delay_reset(g);
+                g->have_seen = true;
+                g->last_seen = now;
+                for (size_t i = 0; i < nres; i++)
+                        delay_packet(g, now, &g->res[i]);
+                double before = g->rc.bps;
+                delay_estimate(g, now, probe_bps, congested);
+                if (probe_bps > before && g->rc.bps > before) {
+                        g->st.probe_results++;
+                        if (g->loss_bps < g->rc.bps)
+                                g->loss_bps = g->rc.bps;
+                }
+        }
+        if (window) {
+                loss_update(g, now, p);
+                g->win_expected = g->win_lost = 0;
+        }
+        update_target(g);
+        probe_continue(g, now);
+}
+
+void gcc_on_remb(struct gcc *g, uint64_t now, uint64_t bps)
+{
+        (void)now;
+        if (!g)
+                return;
+        g->have_remb = true;
+        g->remb = (double)bps;
+        update_target(g);
+}
+
+void gcc_on_receiver_report(struct gcc *g, uint64_t now, uint8_t fraction_lost, uint64_t rtt_us)
+{
+        if (!g)
+                return;
+        if (rtt_us > 0) {
+                g->rtt_us = rtt_us;
+                g->rtt_from_rr = true;
+        }
+        if (!g->have_fb || now - g->last_fb > TWCC_RECENT_US)
+                loss_update(g, now, fraction_lost / 256.0);
+        update_target(g);
+}
+
+static uint64_t feedback_timeout(const struct gcc *g)
+{
+        uint64_t t = 3 * g->rtt_us;
+        return t > FEEDBACK_TIMEOUT ? t : FEEDBACK_TIMEOUT;
+}
+
+uint64_t gcc_next_deadline(const struct gcc *g)
+{
+        if (!g || !g->have_fb || !g->unfed)
+                return UINT64_MAX;
+        uint64_t from = g->last_fb > g->first_unfed ? g->last_fb : g->first_unfed;
+        if (g->last_timeout > from)
+                from = g->last_timeout;
+        return from + feedback_timeout(g);
+}
+
+void gcc_handle_timeout(struct gcc *g, uint64_t now)
+{
+        if (!g || now < gcc_next_deadline(g))
+                return;
+        /* Sent packets and no word for a second: the path may be gone or badly congested. */
+        g->rc.bps = clampd(g->rc.bps / 2, g->min, g->max);
+        g->rc.state = RC_HOLD;
+        g->rc.have_cap = false;
+        g->rc.have_change = true;
+        g->rc.last_change = now;
+        g->last_timeout = now;
+        g->st.timeouts++;
+        update_target(g);
+}
+
+uint32_t gcc_target_bps(const struct gcc *g)
+{
+        return g ? g->target : 0;
+}
+
+int gcc_poll_probe(struct gcc *g, uint64_t now, struct gcc_probe *out)
+{
+        (void)now;
+        if (!g || !out || g->queue_n == 0)
+                return 0;
+        *out = g->queue[0];
+        memmove(&g->queue[0], &g->queue[1], (g->queue_n - 1) * sizeof(g->queue[0]));
+        g->queue_n--;
+        g->st.probes++;
+        return 1;
+}
+
+void gcc_get_stats(const struct gcc *g, struct gcc_stats *out)
+{
+        if (!g || !out)
+                return;
+        *out = g->st;
+        out->target_bps = g->target;
+        out->delay_bps = (uint32_t)g->rc.bps;
+        out->loss_bps = (uint32_t)g->loss_bps;
+        out->acked_bps = (uint32_t)g->acked_bps;
+        out->remb_bps = g->have_remb ? (uint64_t)g->remb : 0;
+        out->trend = g->tr.trend;
+        out->modified_trend = g->tr.modified;
+        out->threshold = g->tr.threshold;
+        out->state = g->tr.usage;
+        out->loss_ratio = g->loss_ratio;
+        out->rtt_us = g->rtt_us;
+        out->queue_us = g->queue_us > 0 ? (uint64_t)g->queue_us : 0;
+}
