@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "media/alsacommon.h"
 
 #define PERIOD_US      10000
 #define DEVICE_PERIODS 3        /* what the device is kept filled with */
@@ -45,41 +46,6 @@ struct alsasink {
         struct merr err;
 };
 
-/* alsa-lib prints its own lines on stderr; ours name the PCM instead, so its go to debug. */
-static void alsa_log(const char *file, int line, const char *function, int err, const char *fmt,
-                     ...)
-{
-        char msg[256];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        log_debug("media", "alsa %s:%d (%s): %s%s%s", file, line, function, msg, err ? ": " : "",
-                  err ? snd_strerror(err) : "");
-}
-
-/* alsa-lib says ENOENT both for an unknown name and for a file a known PCM needs. */
-static int pcm_defined(const char *name)
-{
-        char base[128];
-        snprintf(base, sizeof(base), "%s", name);
-        base[strcspn(base, ":")] = 0;
-        snd_config_t *pcms, *node;
-        return snd_config_update() >= 0 && snd_config_search(snd_config, "pcm", &pcms) >= 0 &&
-               snd_config_search(pcms, base, &node) >= 0;
-}
-
-static int fail(struct merr *err, int rc, const char *name, const char *what)
-{
-        if (rc == -ENOENT && !what && !pcm_defined(name))
-                return merr_set(err, rc, "audio device %s: no such PCM", name);
-        if (!what)
-                what = "cannot open";
-        if (rc == -EBUSY)
-                return merr_set(err, rc, "audio device %s: busy (in use by another program)", name);
-        return merr_set(err, rc, "audio device %s: %s: %s", name, what, snd_strerror(rc));
-}
-
 static uint64_t frames_to_us(const struct alsasink *s, uint64_t frames)
 {
         return frames * CLOCK_US_PER_SEC / s->rate;
@@ -98,22 +64,24 @@ static int configure(struct alsasink *s, struct merr *err)
         snd_pcm_sw_params_alloca(&sw);
         int rc;
         if ((rc = snd_pcm_hw_params_any(s->pcm, hw)) < 0)
-                return fail(err, rc, s->name, "no configuration");
+                return alsacommon_fail(err, rc, s->name, "no configuration");
         if ((rc = snd_pcm_hw_params_set_access(s->pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0)
-                return fail(err, rc, s->name, "interleaved access not supported");
+                return alsacommon_fail(err, rc, s->name, "interleaved access not supported");
         if ((rc = snd_pcm_hw_params_set_format(s->pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0)
-                return fail(err, rc, s->name, "S16_LE not supported (try plughw: or default)");
+                return alsacommon_fail(err, rc, s->name,
+                                       "S16_LE not supported (try plughw: or default)");
         unsigned ch = s->channels;
         if (snd_pcm_hw_params_set_channels(s->pcm, hw, ch) < 0) {
                 ch = s->channels == 1 ? 2 : 1; /* convert to the other count ourselves */
                 if ((rc = snd_pcm_hw_params_set_channels(s->pcm, hw, ch)) < 0)
-                        return fail(err, rc, s->name, "neither mono nor stereo playback");
+                        return alsacommon_fail(err, rc, s->name,
+                                               "neither mono nor stereo playback");
         }
         s->dev_channels = ch;
         unsigned rate = s->rate;
         snd_pcm_hw_params_set_rate_resample(s->pcm, hw, 1);
         if ((rc = snd_pcm_hw_params_set_rate_near(s->pcm, hw, &rate, NULL)) < 0)
-                return fail(err, rc, s->name, "cannot set the rate");
+                return alsacommon_fail(err, rc, s->name, "cannot set the rate");
         if (rate != s->rate)
                 return merr_set(err, -ENOTSUP,
                                 "audio device %s: runs at %u Hz, %u Hz needed (try plughw:)",
@@ -122,7 +90,7 @@ static int configure(struct alsasink *s, struct merr *err)
         snd_pcm_hw_params_set_period_size_near(s->pcm, hw, &period, NULL);
         snd_pcm_hw_params_set_buffer_size_near(s->pcm, hw, &buffer);
         if ((rc = snd_pcm_hw_params(s->pcm, hw)) < 0)
-                return fail(err, rc, s->name, "hardware parameters refused");
+                return alsacommon_fail(err, rc, s->name, "hardware parameters refused");
         snd_pcm_hw_params_get_period_size(hw, &period, NULL);
         snd_pcm_hw_params_get_buffer_size(hw, &buffer);
         if (!period || buffer < period)
@@ -139,7 +107,7 @@ static int configure(struct alsasink *s, struct merr *err)
             (rc = snd_pcm_sw_params_set_avail_min(s->pcm, sw, buffer - s->fill + period)) < 0 ||
             (rc = snd_pcm_sw_params_set_start_threshold(s->pcm, sw, s->fill)) < 0 ||
             (rc = snd_pcm_sw_params(s->pcm, sw)) < 0)
-                return fail(err, rc, s->name, "software parameters refused");
+                return alsacommon_fail(err, rc, s->name, "software parameters refused");
         log_debug("media", "%s: %u ch, period %lu, buffer %lu, kept %lu frames", s->name, ch,
                   (unsigned long)period, (unsigned long)buffer, (unsigned long)s->fill);
         return 0;
@@ -176,7 +144,7 @@ static int setup_polling(struct alsasink *s, struct merr *err)
                 return merr_set(err, -ENOTSUP, "audio device %s: %d poll descriptors", s->name, n);
         n = snd_pcm_poll_descriptors(s->pcm, s->fds, (unsigned)n);
         if (n <= 0)
-                return fail(err, n ? n : -EIO, s->name, "no poll descriptors");
+                return alsacommon_fail(err, n ? n : -EIO, s->name, "no poll descriptors");
         s->nfds = (unsigned)n;
         return 0;
 }
@@ -185,11 +153,7 @@ int alsasink_open(const char *pcm_name, unsigned rate, unsigned channels, struct
                   struct merr *err)
 {
         *out = NULL;
-        static int handler_set;
-        if (!handler_set) {
-                snd_lib_error_set_handler(alsa_log);
-                handler_set = 1;
-        }
+        alsacommon_route_log();
         if (rate < 8000 || rate > 192000 || channels < 1 || channels > 2)
                 return merr_set(err, -EINVAL,
                                 "audio device %s: %u Hz with %u channels (8000..192000 Hz, mono "
@@ -206,13 +170,13 @@ int alsasink_open(const char *pcm_name, unsigned rate, unsigned channels, struct
         int rc = snd_pcm_open(&s->pcm, pcm_name, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
         if (rc < 0) {
                 s->pcm = NULL;
-                fail(err, rc, pcm_name, NULL);
+                alsacommon_fail(err, rc, pcm_name, NULL);
                 goto out;
         }
         if ((rc = configure(s, err)) < 0 || (rc = setup_polling(s, err)) < 0)
                 goto out;
         if ((rc = snd_pcm_prepare(s->pcm)) < 0) {
-                fail(err, rc, s->name, "cannot prepare playback");
+                alsacommon_fail(err, rc, s->name, "cannot prepare playback");
                 goto out;
         }
         s->ring_cap = us_to_frames(s, ALSASINK_QUEUE_US);
@@ -409,14 +373,14 @@ static int fill_device(struct alsasink *s, uint64_t now, size_t space)
 static int recover(struct alsasink *s, int rc)
 {
         if (rc != -EPIPE && rc != -ESTRPIPE)
-                return fail(&s->err, rc, s->name, "playback failed");
+                return alsacommon_fail(&s->err, rc, s->name, "playback failed");
         s->st.xruns++;
         log_warn("media",
                  "audio device %s: underrun, playback was not serviced in time (%u so far)",
                  s->name, s->st.xruns);
         s->clock_running = 0;
         if ((rc = snd_pcm_prepare(s->pcm)) < 0)
-                return fail(&s->err, rc, s->name, "cannot restart after underrun");
+                return alsacommon_fail(&s->err, rc, s->name, "cannot restart after underrun");
         return 0;
 }
 

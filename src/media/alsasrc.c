@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "media/alsacommon.h"
 
 #define BUFFER_FRAMES (PCM_FRAME_SAMPLES * 8) /* 160 ms of slack for a busy loop */
 
@@ -30,41 +31,6 @@ struct alsasrc {
         unsigned overruns;
 };
 
-/* alsa-lib prints its own lines on stderr; ours name the PCM instead, so its go to debug. */
-static void alsa_log(const char *file, int line, const char *function, int err, const char *fmt,
-                     ...)
-{
-        char msg[256];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        log_debug("media", "alsa %s:%d (%s): %s%s%s", file, line, function, msg, err ? ": " : "",
-                  err ? snd_strerror(err) : "");
-}
-
-/* alsa-lib says ENOENT both for an unknown name and for a file a known PCM needs. */
-static int pcm_defined(const char *name)
-{
-        char base[128];
-        snprintf(base, sizeof(base), "%s", name);
-        base[strcspn(base, ":")] = 0;
-        snd_config_t *pcms, *node;
-        return snd_config_update() >= 0 && snd_config_search(snd_config, "pcm", &pcms) >= 0 &&
-               snd_config_search(pcms, base, &node) >= 0;
-}
-
-static int fail(struct merr *err, int rc, const char *name, const char *what)
-{
-        if (rc == -ENOENT && !what && !pcm_defined(name))
-                return merr_set(err, rc, "audio device %s: no such PCM", name);
-        if (!what)
-                what = "cannot open";
-        if (rc == -EBUSY)
-                return merr_set(err, rc, "audio device %s: busy (in use by another program)", name);
-        return merr_set(err, rc, "audio device %s: %s: %s", name, what, snd_strerror(rc));
-}
-
 static int configure(struct alsasrc *s, struct merr *err)
 {
         snd_pcm_hw_params_t *hw;
@@ -73,22 +39,23 @@ static int configure(struct alsasrc *s, struct merr *err)
         snd_pcm_sw_params_alloca(&sw);
         int rc;
         if ((rc = snd_pcm_hw_params_any(s->pcm, hw)) < 0)
-                return fail(err, rc, s->name, "no configuration");
+                return alsacommon_fail(err, rc, s->name, "no configuration");
         if ((rc = snd_pcm_hw_params_set_access(s->pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0)
-                return fail(err, rc, s->name, "interleaved access not supported");
+                return alsacommon_fail(err, rc, s->name, "interleaved access not supported");
         if ((rc = snd_pcm_hw_params_set_format(s->pcm, hw, SND_PCM_FORMAT_S16_LE)) < 0)
-                return fail(err, rc, s->name, "S16_LE not supported (try plughw: or default)");
+                return alsacommon_fail(err, rc, s->name,
+                                       "S16_LE not supported (try plughw: or default)");
         unsigned ch = s->channels;
         if (snd_pcm_hw_params_set_channels(s->pcm, hw, ch) < 0) {
                 ch = s->channels == 1 ? 2 : 1; /* convert the other count ourselves */
                 if ((rc = snd_pcm_hw_params_set_channels(s->pcm, hw, ch)) < 0)
-                        return fail(err, rc, s->name, "neither mono nor stereo capture");
+                        return alsacommon_fail(err, rc, s->name, "neither mono nor stereo capture");
         }
         s->dev_channels = ch;
         unsigned rate = PCM_RATE;
         snd_pcm_hw_params_set_rate_resample(s->pcm, hw, 1);
         if ((rc = snd_pcm_hw_params_set_rate_near(s->pcm, hw, &rate, NULL)) < 0)
-                return fail(err, rc, s->name, "cannot set the rate");
+                return alsacommon_fail(err, rc, s->name, "cannot set the rate");
         if (rate != PCM_RATE)
                 return merr_set(err, -ENOTSUP,
                                 "audio device %s: runs at %u Hz, 48000 Hz needed (try plughw:)",
@@ -97,7 +64,7 @@ static int configure(struct alsasrc *s, struct merr *err)
         snd_pcm_hw_params_set_period_size_near(s->pcm, hw, &period, NULL);
         snd_pcm_hw_params_set_buffer_size_near(s->pcm, hw, &buffer);
         if ((rc = snd_pcm_hw_params(s->pcm, hw)) < 0)
-                return fail(err, rc, s->name, "hardware parameters refused");
+                return alsacommon_fail(err, rc, s->name, "hardware parameters refused");
         snd_pcm_hw_params_get_period_size(hw, &period, NULL);
         snd_pcm_hw_params_get_buffer_size(hw, &buffer);
         if (buffer < PCM_FRAME_SAMPLES)
@@ -108,7 +75,7 @@ static int configure(struct alsasrc *s, struct merr *err)
             (rc = snd_pcm_sw_params_set_avail_min(s->pcm, sw, PCM_FRAME_SAMPLES)) < 0 ||
             (rc = snd_pcm_sw_params_set_start_threshold(s->pcm, sw, buffer * 2)) < 0 ||
             (rc = snd_pcm_sw_params(s->pcm, sw)) < 0)
-                return fail(err, rc, s->name, "software parameters refused");
+                return alsacommon_fail(err, rc, s->name, "software parameters refused");
         log_debug("media", "%s: %u ch, period %lu, buffer %lu frames", s->name, ch,
                   (unsigned long)period, (unsigned long)buffer);
         return 0;
@@ -135,7 +102,7 @@ static int setup_polling(struct alsasrc *s, struct merr *err)
                 return merr_set(err, -ENOTSUP, "audio device %s: %d poll descriptors", s->name, n);
         n = snd_pcm_poll_descriptors(s->pcm, s->fds, (unsigned)n);
         if (n <= 0)
-                return fail(err, n ? n : -EIO, s->name, "no poll descriptors");
+                return alsacommon_fail(err, n ? n : -EIO, s->name, "no poll descriptors");
         s->nfds = (unsigned)n;
         return 0;
 }
@@ -143,11 +110,7 @@ static int setup_polling(struct alsasrc *s, struct merr *err)
 int alsasrc_new(const struct alsasrc_config *cfg, struct alsasrc **out, struct merr *err)
 {
         *out = NULL;
-        static int handler_set;
-        if (!handler_set) {
-                snd_lib_error_set_handler(alsa_log);
-                handler_set = 1;
-        }
+        alsacommon_route_log();
         struct alsasrc *s = calloc(1, sizeof(*s));
         if (!s || !(s->name = strdup(cfg->pcm))) {
                 free(s);
@@ -158,13 +121,13 @@ int alsasrc_new(const struct alsasrc_config *cfg, struct alsasrc **out, struct m
         int rc = snd_pcm_open(&s->pcm, cfg->pcm, SND_PCM_STREAM_CAPTURE, SND_PCM_NONBLOCK);
         if (rc < 0) {
                 s->pcm = NULL;
-                fail(err, rc, cfg->pcm, NULL);
+                alsacommon_fail(err, rc, cfg->pcm, NULL);
                 goto out;
         }
         if ((rc = configure(s, err)) < 0 || (rc = setup_polling(s, err)) < 0)
                 goto out;
         if ((rc = snd_pcm_prepare(s->pcm)) < 0 || (rc = snd_pcm_start(s->pcm)) < 0) {
-                fail(err, rc, s->name, "cannot start capture");
+                alsacommon_fail(err, rc, s->name, "cannot start capture");
                 goto out;
         }
         s->start_us = clock_now_us();
@@ -217,11 +180,11 @@ static int recover(struct alsasrc *s, int rc, struct merr *err)
                 log_warn("media", "audio device %s: overrun, audio lost (%u so far)", s->name,
                          s->overruns);
                 if ((rc = snd_pcm_prepare(s->pcm)) < 0 || (rc = snd_pcm_start(s->pcm)) < 0)
-                        return fail(err, rc, s->name, "cannot restart after overrun");
+                        return alsacommon_fail(err, rc, s->name, "cannot restart after overrun");
                 s->fill = 0;
                 return 0;
         }
-        return fail(err, rc, s->name, "capture failed");
+        return alsacommon_fail(err, rc, s->name, "capture failed");
 }
 
 static void convert_channels(struct alsasrc *s)
@@ -252,7 +215,7 @@ int alsasrc_read(struct alsasrc *s, uint64_t now_us, const struct pcm_frame **ou
                         return 0;
                 snd_pcm_sframes_t n = snd_pcm_readi(s->pcm, s->dev_buf, PCM_FRAME_SAMPLES);
                 if (n < 0)
-                        return fail(err, (int)n, s->name, "capture failed");
+                        return alsacommon_fail(err, (int)n, s->name, "capture failed");
                 if (n != PCM_FRAME_SAMPLES)
                         return merr_set(err, -EIO, "audio device %s: short read", s->name);
                 s->frame.capture_us = s->start_us + s->frames_read * 1000000ULL / PCM_RATE;

@@ -58,6 +58,21 @@ if command -v script >/dev/null; then
 	fi
 	grep -q $'\e\[K' "$T/o.err" && not_ok "status line drawn on a non-terminal stderr" ||
 		ok "no status line when stderr is a file"
+
+	# --preview draws the received pictures on the terminal in 24-bit colour half blocks.
+	rm -f "$T/o2a" "$T/a2o" && mkfifo "$T/o2a" "$T/a2o"
+	"$RTCPEER" offer --video test:160x120@15 --duration 2 --signal-out "$T/o2a" --signal-in "$T/a2o" \
+		</dev/null >/dev/null 2>"$T/o.err" &
+	op=$!
+	script -qec "stty cols 80 rows 24; $RTCPEER answer --preview --signal-in $T/o2a --signal-out $T/a2o </dev/null" \
+		"$T/tty" >/dev/null 2>&1
+	wait "$op"
+	cells=$(grep -ao '▀' "$T/tty" | wc -l)
+	if [ "$cells" -gt 1000 ] && grep -aq $'\e\[48;2;[0-9]*;[0-9]*;[0-9]*m' "$T/tty"; then
+		ok "--preview drew $cells half-block cells in 24-bit colour"
+	else
+		not_ok "--preview drew $cells cells"
+	fi
 fi
 
 # "--stats -" would mix with --data on stdout.
