@@ -381,6 +381,13 @@ static void start_media(struct session *s)
                 struct gcc_config gc = {.max_bps = max ? max + max / 10 : 0};
                 if (gc.max_bps && gc.max_bps < GCC_DEFAULT_START_BPS)
                         gc.start_bps = gc.max_bps;
+                /* Without transport-wide feedback there is nothing to ramp up with: start at
+                 * the configured rate and let loss and REMB bring it down. */
+                bool twcc = false;
+                for (int k = 0; k < 2; k++)
+                        twcc |= s->sender[k] && s->media_cfg[k].twcc_ext_id;
+                if (!twcc && gc.max_bps)
+                        gc.start_bps = gc.max_bps;
                 s->gcc = gcc_new(&gc);
         }
         if (s->sender[0] || s->sender[1] || s->receiver[0] || s->receiver[1]) {

@@ -314,7 +314,8 @@ int datapipe_event(struct datapipe *d, const struct session_output *o)
                 d->have_channel = true;
                 d->started = clock_now_us();
                 if (d->cfg.applied_us && d->started >= d->cfg.applied_us)
-                        log_info("data", "data channel open in %.1f ms (\"%s\"): sending standard input",
+                        log_info("data",
+                                 "data channel open in %.1f ms (\"%s\"): sending standard input",
                                  (double)(d->started - d->cfg.applied_us) / 1000.0, d->cfg.label);
                 else
                         log_info("data", "data channel open (\"%s\"): sending standard input",
@@ -381,4 +382,14 @@ void datapipe_report(const struct datapipe *d, bool failed)
             "the session broke: %llu of %llu bytes read from stdin were delivered, %llu bytes "
             "were received",
             acked, (unsigned long long)d->bytes_read, (unsigned long long)d->bytes_received);
+}
+
+void datapipe_figures(const struct datapipe *d, char *out, size_t len)
+{
+        size_t unacked = session_dc_buffered(d->session);
+        unsigned long long acked =
+            d->bytes_sent > unacked ? (unsigned long long)(d->bytes_sent - unacked) : 0;
+        snprintf(out, len,
+                 "%llu of %llu bytes read from stdin were delivered, %llu bytes were received",
+                 acked, (unsigned long long)d->bytes_read, (unsigned long long)d->bytes_received);
 }

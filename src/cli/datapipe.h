@@ -48,6 +48,8 @@ int datapipe_event(struct datapipe *d, const struct session_output *o);
 void datapipe_poll(struct datapipe *d);
 bool datapipe_done(const struct datapipe *d);
 /* One line for the end of a broken session: how much went each way. */
+/* "N of M bytes read from stdin were delivered, K bytes were received", for one error line. */
+void datapipe_figures(const struct datapipe *d, char *out, size_t len);
 void datapipe_report(const struct datapipe *d, bool failed);
 
 #endif

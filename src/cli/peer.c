@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/datapipe.h"
+#include "sctp/sctp.h"
 #include "cli/expect.h"
 #include "cli/mediapipe.h"
 #include "cli/stats.h"
@@ -406,6 +407,8 @@ static int prepare_local(struct peer *p)
         /* Pay for libsrtp2's start-up now rather than in the middle of the handshake. */
         if (srtp_lib_prepare() < 0)
                 log_warn("srtp", "cannot initialize libsrtp2");
+        /* And for usrsctp's, which the session would pay right after DTLS connects. */
+        sctp_lib_prepare();
         if (p->opts->identity) {
                 char msg[160];
                 rc = cert_load_pem(p->opts->identity, &p->cert, msg, sizeof(msg));
@@ -762,9 +765,14 @@ static void handle_event(struct peer *p, const struct session_output *o)
         case SESSION_EV_FAILED:
                 if (o->exit_code == EXIT_DTLS_FAILED || o->exit_code == EXIT_FINGERPRINT)
                         p->dtls_state = "failed";
-                log_error(NULL, "%s", o->message);
-                if (p->pipe)
-                        datapipe_report(p->pipe, true);
+                if (p->pipe) {
+                        /* One line: why the session broke and how much of the data made it. */
+                        char figures[200];
+                        datapipe_figures(p->pipe, figures, sizeof(figures));
+                        log_error(NULL, "%s (%s)", o->message, figures);
+                } else {
+                        log_error(NULL, "%s", o->message);
+                }
                 stop(p, o->exit_code);
                 break;
         case SESSION_EV_DC_READY:

@@ -53,7 +53,23 @@
 #define LOSS_HIGH        0.10
 #define LOSS_DECREASE_US 300000
 #define TWCC_RECENT_US   1000000 /* receiver-report loss counts when no feedback this recent */
-#define FEEDBACK_TIMEOUT 1000000
+/*
+ * Without feedback for this long (or 3 RTTs) the estimate backs off by OUTAGE_DECREASE a step,
+ * once a second. Gently: a path that is briefly cut (a Wi-Fi handover, a firewall hiccup)
+ * comes back with the capacity it had, and the estimate from before the outage is restored
+ * (OUTAGE_RESTORE of it) when feedback resumes; real congestion then shows in the delay.
+ */
+#define FEEDBACK_TIMEOUT 2000000
+#define OUTAGE_DECREASE  0.8
+#define OUTAGE_STEP_US   1000000
+/*
+ * A peer that negotiated transport-wide feedback but never sends it (or a session where it was
+ * not negotiated) leaves only receiver-report loss and REMB: then the configured maximum is the
+ * starting point and loss (and REMB) bring it down, rather than crawling up from the start rate
+ * at 5% a report.
+ */
+#define NO_TWCC_US     2000000
+#define OUTAGE_RESTORE 0.8
 /* Loss while packets wait this much longer than the path's minimum: a full drop-tail queue. */
 #define QUEUE_CONGESTED_US 40000
 /* The path's minimum one-way delay: the lowest of the last 30 to 60 s. */
@@ -142,6 +158,8 @@ struct gcc {
 
         struct sent ring[GCC_HISTORY];
         bool have_sent;
+        uint64_t first_sent;
+        bool no_twcc; /* sent for NO_TWCC_US without any transport feedback: loss and REMB only */
         int64_t last_seq; /* highest unwrapped sequence number sent */
 
         /* Feedback scratch, sized to the ring: statuses past it cannot match a sent packet. */
@@ -155,6 +173,7 @@ struct gcc {
         bool unfed; /* sent since the last feedback */
         uint64_t first_unfed;
         uint64_t last_timeout;
+        double outage_bps; /* the estimate when feedback stopped; 0 when it flows */
 
         int64_t ack_t[ACK_RING];
         uint32_t ack_size[ACK_RING];
@@ -765,6 +784,8 @@ void gcc_on_packet_sent(struct gcc *g, uint64_t now, uint16_t twcc_seq, size_t s
         int64_t seq = g->have_sent ? unwrap16(g->last_seq, twcc_seq) : twcc_seq;
         if (!g->have_sent || seq > g->last_seq)
                 g->last_seq = seq;
+        if (!g->have_sent)
+                g->first_sent = now;
         g->have_sent = true;
         struct sent *p = &g->ring[seq & RING_MASK];
         p->seq = seq;
@@ -775,10 +796,6 @@ void gcc_on_packet_sent(struct gcc *g, uint64_t now, uint16_t twcc_seq, size_t s
         if (!g->unfed) {
                 g->unfed = true;
                 g->first_unfed = now;
-        }
-        if (g->probe_state == PROBE_INIT) {
-                double rates[2] = {3.0 * g->start, 6.0 * g->start};
-                probe_initiate(g, now, rates, 2);
         }
 }
 
@@ -819,6 +836,23 @@ void gcc_on_twcc(struct gcc *g, uint64_t now, const struct rtcp_twcc *fb)
         g->have_fb = true;
         g->last_fb = now;
         g->unfed = false;
+        /*
+         * The first probes wait for the first feedback: packets sent before the peer had its
+         * SRTP keys (the DTLS server finishes a flight later) are dropped there, and a probe
+         * lost that way would teach nothing.
+         */
+        if (g->probe_state == PROBE_INIT) {
+                double rates[2] = {3.0 * g->start, 6.0 * g->start};
+                probe_initiate(g, now, rates, 2);
+        }
+        if (g->outage_bps > 0) {
+                /* Feedback again after an outage: start from what the path carried before. */
+                double back = clampd(g->outage_bps * OUTAGE_RESTORE, g->min, g->max);
+                if (g->rc.bps < back)
+                        g->rc.bps = back;
+                g->outage_bps = 0;
+                g->rc.last_change = now;
+        }
 
         /* The 24-bit reference time wraps every 12.4 days: unwrap it like a sequence number. */
         uint32_t raw = (uint32_t)fb->reference_time & 0xffffff;
@@ -970,11 +1004,14 @@ static uint64_t feedback_timeout(const struct gcc *g)
 
 uint64_t gcc_next_deadline(const struct gcc *g)
 {
+        if (g && !g->have_fb && g->have_sent && !g->no_twcc)
+                return g->first_sent + NO_TWCC_US;
         if (!g || !g->have_fb || !g->unfed)
                 return UINT64_MAX;
         uint64_t from = g->last_fb > g->first_unfed ? g->last_fb : g->first_unfed;
+        /* Within an outage, one step a second after the first. */
         if (g->last_timeout > from)
-                from = g->last_timeout;
+                return g->last_timeout + OUTAGE_STEP_US;
         return from + feedback_timeout(g);
 }
 
@@ -982,8 +1019,17 @@ void gcc_handle_timeout(struct gcc *g, uint64_t now)
 {
         if (!g || now < gcc_next_deadline(g))
                 return;
-        /* Sent packets and no word for a second: the path may be gone or badly congested. */
-        g->rc.bps = clampd(g->rc.bps / 2, g->min, g->max);
+        if (!g->have_fb) {
+                g->no_twcc = true;
+                if (g->loss_bps < g->max)
+                        g->loss_bps = g->max;
+                update_target(g);
+                return;
+        }
+        /* Sent packets and no word: the path may be gone or badly congested. */
+        if (g->outage_bps <= 0)
+                g->outage_bps = g->rc.bps;
+        g->rc.bps = clampd(g->rc.bps * OUTAGE_DECREASE, g->min, g->max);
         g->rc.state = RC_HOLD;
         g->rc.have_cap = false;
         g->rc.have_change = true;

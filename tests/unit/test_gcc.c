@@ -809,18 +809,22 @@ static void test_garbage_feedback(void **state)
         gcc_free(g);
 }
 
-/* Feedback that stops: the estimate halves a second later, and again each second after. */
+/*
+ * Feedback that stops: the estimate backs off by a fifth two seconds later, and again each
+ * second after.
+ */
 static void test_feedback_timeout(void **state)
 {
         (void)state;
-        struct scenario sc = base(1000000, 13);
+        struct scenario sc = base(1000000, 16);
         sc.feedback_stop = 10 * SEC;
         struct result *r = malloc(sizeof(*r));
         run(&sc, r);
         double before = mean_target(r, 9, 10);
         assert_true(r->st.timeouts >= 2);
-        assert_true(r->target[slot_of(11.5)] <= before * 0.55);
-        assert_true(r->target[slot_of(12.9)] <= before * 0.3);
+        assert_true(r->target[slot_of(11.5)] >= before * 0.8);
+        assert_true(r->target[slot_of(12.5)] <= r->target[slot_of(11.5)] * 0.85);
+        assert_true(r->target[slot_of(14.5)] <= before * 0.55);
 
         struct gcc *g = gcc_new(NULL);
         assert_true(gcc_next_deadline(g) == UINT64_MAX);
@@ -828,6 +832,28 @@ static void test_feedback_timeout(void **state)
         assert_int_equal(gcc_target_bps(g), GCC_DEFAULT_START_BPS);
         gcc_free(g);
         free(r);
+}
+
+/*
+ * A peer that never sends transport feedback (aiortc, webrtcbin): after two seconds of sending
+ * the configured maximum applies, lowered by REMB and by receiver-report loss.
+ */
+static void test_no_feedback_falls_back(void **state)
+{
+        (void)state;
+        struct gcc_config c = {.max_bps = 2000000};
+        struct gcc *g = gcc_new(&c);
+        gcc_on_packet_sent(g, 0, 1, PKT);
+        assert_true(gcc_next_deadline(g) == 2 * SEC);
+        gcc_handle_timeout(g, SEC); /* not yet */
+        assert_int_equal(gcc_target_bps(g), GCC_DEFAULT_START_BPS);
+        gcc_handle_timeout(g, 2 * SEC);
+        assert_int_equal(gcc_target_bps(g), 2000000);
+        gcc_on_remb(g, 2 * SEC + 1, 800000);
+        assert_int_equal(gcc_target_bps(g), 800000);
+        gcc_on_receiver_report(g, 3 * SEC, 64, 50000); /* 25% lost */
+        assert_true(gcc_target_bps(g) < 800000);
+        gcc_free(g);
 }
 
 static void test_api_edges(void **state)
@@ -841,6 +867,12 @@ static void test_api_edges(void **state)
         struct gcc_probe pr;
         assert_int_equal(gcc_poll_probe(g, 0, &pr), 0); /* nothing sent yet */
         gcc_on_packet_sent(g, 1000, 10, PKT);
+        /* The first probes wait for proof that the peer receives: its first feedback. */
+        assert_int_equal(gcc_poll_probe(g, 1000, &pr), 0);
+        static const uint8_t one[] = {0x20, 0x01, 0x04, 0x00}; /* run of 1 "small delta", 1 ms */
+        struct rtcp_twcc first_fb = {
+            .base_seq = 10, .status_count = 1, .body = one, .body_len = sizeof(one)};
+        gcc_on_twcc(g, 30000, &first_fb);
         assert_int_equal(gcc_poll_probe(g, 1000, &pr), 1);
         assert_int_equal(pr.bps, 3 * GCC_DEFAULT_START_BPS);
         assert_true(pr.min_packets >= 5);
@@ -861,7 +893,7 @@ static void test_api_edges(void **state)
         struct gcc_stats st;
         gcc_get_stats(g, &st);
         assert_int_equal(st.unknown, 5);
-        assert_int_equal(st.acked, 0);
+        assert_int_equal(st.acked, 1); /* only packet 10, by the first feedback */
         fb.body = body;
         fb.body_len = sizeof(body);
         gcc_on_twcc(g, 2000, &fb); /* deltas missing */
@@ -892,6 +924,7 @@ int main(void)
             cmocka_unit_test(test_duplicates_ignored),
             cmocka_unit_test(test_garbage_feedback),
             cmocka_unit_test(test_feedback_timeout),
+            cmocka_unit_test(test_no_feedback_falls_back),
             cmocka_unit_test(test_api_edges),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
