@@ -33,6 +33,9 @@ s = json.load(open(sys.argv[1]))
 sys.exit(0 if s["passed"] and len(s["expect"]) == 4 and s["setup"]["firstFrameDecoded"] is not None else 1)
 ' "$T/answer.json" && ok "clean: the receiver's summary records 4 conditions passed" ||
 	not_ok "clean summary: $(cut -c1-400 "$T/answer.json")"
-run lossy 0 "OK: " IMPAIR=loss=3% MAX_FREEZES=3 MIN_DECODED_PCT=50
+# Under a sanitizer the encoder falls further behind its rate when it also retransmits.
+lossy_pct=50
+[ -n "${RTCPEER_SANITIZED:-}" ] && lossy_pct=35
+run lossy 0 "OK: " IMPAIR=loss=3% MAX_FREEZES=3 MIN_DECODED_PCT=$lossy_pct
 run demanding 16 'inbound-rtp.video.framesDecoded>=[0-9]* failed: the value is [0-9]' MIN_DECODED_PCT=500
 finish
