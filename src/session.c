@@ -350,7 +350,9 @@ static void configure_receivers(struct session *s, const struct sdp *answer,
         }
 }
 
-static void start_media(struct session *s)
+static void apply_estimate(struct session *s, uint64_t now);
+
+static void start_media(struct session *s, uint64_t now)
 {
 #ifdef SESSION_TWCC
         const char *no_fb = getenv("RTCPEER_NO_TWCC_FEEDBACK"); /* test aid, rtcpeer(1) */
@@ -389,6 +391,9 @@ static void start_media(struct session *s)
                 if (!twcc && gc.max_bps)
                         gc.start_bps = gc.max_bps;
                 s->gcc = gcc_new(&gc);
+                /* The encoders and the pacer start at the estimate, not at the configured
+                 * maximum: a first key frame at full rate would only flood the path. */
+                apply_estimate(s, now);
         }
         if (s->sender[0] || s->sender[1] || s->receiver[0] || s->receiver[1]) {
                 struct session_output o = {.event = SESSION_EV_MEDIA_READY};
@@ -1073,7 +1078,7 @@ static bool drain_dtls(struct session *s, uint64_t now)
                             srtp_ctx_new(&d.keys, s->role, &s->srtp) < 0)
                                 log_warn("srtp", "cannot create the SRTP sessions");
                         if (s->srtp)
-                                start_media(s);
+                                start_media(s, now);
                         start_sctp(s, now);
                         o.event = SESSION_EV_SECURE;
                         snprintf(o.cipher, sizeof(o.cipher), "%s", d.cipher);

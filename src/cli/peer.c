@@ -38,6 +38,7 @@
 #include "sdp/sdp.h"
 #include "cli/mediarecv.h"
 #include "media/termview.h"
+#include "rtp/gcc.h"
 #include "rtp/rtp_receiver.h"
 #include "rtp/rtp_sender.h"
 #include "session.h"
@@ -100,6 +101,10 @@ struct peer {
         FILE *stats_out; /* --stats */
         int stats_timer;
         int status_timer; /* the live status line (stderr on a terminal) */
+        /* framesPerSecond in --stats: frame counters at the previous line. */
+        struct {
+                uint64_t at, frames_out, frames_in;
+        } fps_prev;
         struct status_prev {
                 uint64_t at, bytes_sent, bytes_received, got, frames_in, frames_out;
                 int64_t lost;
@@ -407,8 +412,6 @@ static int prepare_local(struct peer *p)
         /* Pay for libsrtp2's start-up now rather than in the middle of the handshake. */
         if (srtp_lib_prepare() < 0)
                 log_warn("srtp", "cannot initialize libsrtp2");
-        /* And for usrsctp's, which the session would pay right after DTLS connects. */
-        sctp_lib_prepare();
         if (p->opts->identity) {
                 char msg[160];
                 rc = cert_load_pem(p->opts->identity, &p->cert, msg, sizeof(msg));
@@ -1257,6 +1260,29 @@ static void write_stats(struct peer *p, bool final)
                 }
                 st.n_inbound++;
         }
+        /* framesPerSecond: frames sent and decoded since the previous line. */
+        uint64_t now_us = clock_now_us();
+        double dt = p->fps_prev.at ? (double)(now_us - p->fps_prev.at) / 1e6 : 0;
+        uint64_t fo = 0, fi = 0;
+        for (int i = 0; i < st.n_outbound; i++) {
+                if (strcmp(st.outbound[i].kind, "video") != 0)
+                        continue;
+                fo = st.outbound[i].rtp.frames_sent;
+                if (dt > 0.2)
+                        st.outbound[i].fps = (double)(fo - p->fps_prev.frames_out) / dt;
+        }
+        for (int i = 0; i < st.n_inbound; i++) {
+                if (strcmp(st.inbound[i].kind, "video") != 0 || !st.inbound[i].have_media)
+                        continue;
+                fi = st.inbound[i].media.frames_decoded;
+                if (dt > 0.2)
+                        st.inbound[i].fps = (double)(fi - p->fps_prev.frames_in) / dt;
+        }
+        if (dt == 0 || dt > 0.2) {
+                p->fps_prev.at = now_us;
+                p->fps_prev.frames_out = fo;
+                p->fps_prev.frames_in = fi;
+        }
         struct session_dc_stats dcs[8];
         int n = session_dc_stats(p->session, dcs, 8);
         for (int i = 0; i < n && i < 8; i++) {
@@ -1314,6 +1340,10 @@ static void on_status_timer(struct loop *loop, void *arg)
                                    (double)(sent - v->bytes_sent) * 8 / 1000 / dt,
                                    (double)(recvd - v->bytes_received) * 8 / 1000 / dt);
         }
+        /* What congestion control lets us send. */
+        struct gcc_stats bwe;
+        if (session_bwe_stats(p->session, &bwe) == 0)
+                buf_printf(&b, ", bwe %u kbit/s", bwe.target_bps / 1000);
         /* Loss of what we receive over the last second; frame rates both ways. */
         uint64_t got = 0, frames_in = 0, frames_out = 0;
         int64_t lost = 0;

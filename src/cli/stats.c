@@ -127,6 +127,8 @@ int stats_format(const struct stats_snapshot *st, bool final, struct buf *b)
                                    r->frames_sent, r->frames_sent);
                 if (m->target_bps)
                         buf_printf(b, ",\"targetBitrate\":%" PRIu32, m->target_bps);
+                if (strcmp(m->kind, "video") == 0)
+                        buf_printf(b, ",\"framesPerSecond\":%.1f", m->fps);
                 buf_append_str(b, "}");
                 if (r->have_report) {
                         buf_printf(b,
@@ -170,13 +172,14 @@ int stats_format(const struct stats_snapshot *st, bool final, struct buf *b)
                                 buf_printf(
                                     b,
                                     ",\"framesDecoded\":%" PRIu64 ",\"keyFramesDecoded\":%" PRIu64
-                                    ",\"frameWidth\":%u,\"frameHeight\":%u"
+                                    ",\"frameWidth\":%u,\"frameHeight\":%u,\"framesPerSecond\":%.1f"
                                     ",\"freezeCount\":%" PRIu64 ",\"totalFreezesDuration\":%.3f"
                                     ",\"rtcpeerDecodeErrors\":%" PRIu64
                                     ",\"rtcpeerFramesWritten\":%" PRIu64,
                                     d->frames_decoded, d->key_frames_decoded, d->frame_width,
-                                    d->frame_height, d->freeze_count, d->total_freezes_duration_s,
-                                    d->decode_errors, d->frames_written);
+                                    d->frame_height, m->fps, d->freeze_count,
+                                    d->total_freezes_duration_s, d->decode_errors,
+                                    d->frames_written);
                         if (m->have_media && d->g2g_frames)
                                 buf_printf(b,
                                            ",\"rtcpeerGlassToGlassMedianMs\":%.0f"

@@ -31,6 +31,7 @@ struct stats_outbound {
         uint32_t ssrc;
         uint32_t clock_rate;
         uint32_t target_bps; /* congestion control's share for this track, 0: none yet */
+        double fps;          /* video frames sent per second since the previous line */
         struct rtp_sender_stats rtp;
 };
 
@@ -39,6 +40,7 @@ struct stats_inbound {
         uint32_t clock_rate;
         struct rtp_receiver_stats rtp;
         bool have_media; /* decoder and output figures below */
+        double fps;      /* video frames decoded per second since the previous line */
         struct mediarecv_stats media;
 };
 

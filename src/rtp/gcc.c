@@ -83,6 +83,7 @@
 #define PROBE_MAX_RATIO   2.0
 #define PROBE_SATURATED   0.9
 #define PROBE_BACKOFF     0.95
+#define PERIODIC_PROBE_US 5000000
 #define PROBE_MAX_SPAN_US 1000000
 #define MAX_CLUSTERS      8
 #define PROBE_QUEUE       2
@@ -209,6 +210,7 @@ struct gcc {
         bool rtt_from_rr;
 
         int probe_state;
+        uint64_t last_overuse; /* the delay-based part's last decrease */
         uint64_t probe_started;
         double probe_further;
         uint16_t next_cluster;
@@ -532,6 +534,7 @@ static void aimd_update(struct gcc *g, int usage, uint64_t now)
                 a->have_change = true;
                 a->last_change = now;
                 g->st.overuses++;
+                g->last_overuse = now;
         }
         a->bps = clampd(nb, g->min, g->max);
 }
@@ -556,6 +559,8 @@ static void delay_estimate(struct gcc *g, uint64_t now, double probe_bps, bool c
                 }
         } else if (probe_bps > a->bps) {
                 a->bps = clampd(probe_bps, g->min, g->max);
+                /* The path carries more than the capacity remembered: search anew. */
+                a->have_cap = false;
                 a->have_change = true;
                 a->last_change = now;
         } else {
@@ -743,6 +748,29 @@ static void probe_continue(struct gcc *g, uint64_t now)
                 double r = 2.0 * g->target;
                 probe_initiate(g, now, &r, 1);
         }
+}
+
+/*
+ * A link can get faster during a call (another flow ends, a better route): additive increase
+ * alone takes tens of seconds to find it. So every PERIODIC_PROBE_US, while the estimate is
+ * below what we may send, nothing is congested and loss is low, a probe at twice the estimate
+ * asks the path directly; a successful one lifts the estimate to what got through.
+ */
+static void probe_periodic(struct gcc *g, uint64_t now)
+{
+        /* A link in use at capacity shows an overuse every few seconds: then nothing to find. */
+        if (g->probe_state != PROBE_DONE || now - g->probe_started < PERIODIC_PROBE_US ||
+            now - g->last_overuse < PERIODIC_PROBE_US || g->tr.usage != GCC_NORMAL ||
+            g->loss_ratio >= LOSS_LOW || g->outage_bps > 0)
+                return;
+        double limit = g->max;
+        if (g->have_remb && g->remb < limit)
+                limit = g->remb;
+        if (g->target >= 0.9 * limit)
+                return;
+        double r = 2.0 * g->target;
+        probe_initiate(g, now, &r, 1);
+        g->probe_started = now; /* the next one waits a full period even if none was queued */
 }
 
 /* ---- public ---- */
@@ -971,6 +999,7 @@ void gcc_on_twcc(struct gcc *g, uint64_t now, const struct rtcp_twcc *fb)
         }
         update_target(g);
         probe_continue(g, now);
+        probe_periodic(g, now);
 }
 
 void gcc_on_remb(struct gcc *g, uint64_t now, uint64_t bps)

@@ -49,8 +49,15 @@
 //       media-source are sampled every second for S seconds ("chromium: media
 //       sent {...}": framesEncoded, framesSent, keyFramesEncoded,
 //       frameWidth/Height, framesPerSecond, packetsSent, nack/pli/firCount,
-//       qualityLimitationReason, audio packetsSent), then "chromium: media
-//       send done {...}" and a hang-up (pc.close(): close_notify). With
+//       qualityLimitationReason, targetBitrate, bytesSent, audio packetsSent;
+//       "pair": the selected candidate pair's availableOutgoingBitrate,
+//       currentRoundTripTime, bytesSent), then "chromium: media
+//       send done {...}" and a hang-up (pc.close(): close_notify).
+//       --send-video-file F makes the fake camera play F (Y4M or MJPEG,
+//       looped; --use-file-for-fake-video-capture) instead of its pattern,
+//       e.g. noise that keeps the encoder at its target bitrate;
+//       --send-max-kbps N sets the video encoding's maxBitrate (Chromium
+//       otherwise caps 640x480 VP8 at 1.7 Mbit/s). With
 //       --keep-sending it goes on until the peer hangs up, stdin EOF or --hold
 //       and prints "media send done" then. Exit 0 when it connected.
 //
@@ -95,6 +102,7 @@ function usage() {
     '[--expect-size WxH|any] [--min-ratio R] [--hold S] [--timeout S]\n' +
     '       chromium_peer.js offer|answer --media-send S [--keep-sending] ' +
     '[--send-direction sendonly|sendrecv] [--tone HZ] [--send-size WxH] [--send-fps N] ' +
+    '[--send-video-file Y4M] [--send-max-kbps N] ' +
     '[--degradation maintain-resolution|maintain-framerate|balanced] ' +
     '[--hold S] [--timeout S]\n' +
     '       chromium_peer.js offer|answer --data-test [--data-only] [--text T] [--send-file F] ' +
@@ -130,6 +138,8 @@ for (let i = 1; i < argv.length; i++) {
   }
   else if (a === '--tone') opts.tone = num();
   else if (a === '--send-fps') opts.sendFps = num();
+  else if (a === '--send-video-file' && i + 1 < argv.length) opts.sendVideoFile = path.resolve(argv[++i]);
+  else if (a === '--send-max-kbps') opts.sendMaxKbps = num();
   else if (a === '--send-direction') {
     opts.sendDirection = argv[++i];
     if (!['sendonly', 'sendrecv'].includes(opts.sendDirection)) usage();
@@ -403,21 +413,35 @@ function preferVp8(t) {
   return 'setCodecPreferences failed';
 }
 
-async function makeSendOffer(ms, direction, w, h, fps, degradation) {
+// --send-max-kbps: the video encoding's maxBitrate, above Chromium's default cap for the size.
+async function setMaxBitrate(sender, kbps) {
+  if (!kbps) return '';
+  try {
+    const p = sender.getParameters();
+    if (!p.encodings || !p.encodings.length) p.encodings = [{}];
+    p.encodings[0].maxBitrate = kbps * 1000;
+    await sender.setParameters(p);
+    return ', maxBitrate ' + sender.getParameters().encodings[0].maxBitrate;
+  } catch (e) {
+    return ', maxBitrate not set: ' + e.message;
+  }
+}
+
+async function makeSendOffer(ms, direction, w, h, fps, degradation, maxKbps) {
   newPc();
   const tr = await getSendTracks(w, h, fps);
   const stream = new MediaStream([tr.audio, tr.video]);
   pc.addTransceiver(tr.audio, { direction, streams: [stream] });
   const vt = pc.addTransceiver(tr.video, { direction, streams: [stream] });
   const pref = preferVp8(vt);
-  const deg = await keepResolution(vt.sender, degradation);
+  const deg = await keepResolution(vt.sender, degradation) + await setMaxBitrate(vt.sender, maxKbps);
   dc = pc.createDataChannel('data');
   await pc.setLocalDescription();
   await gathered(ms);
   return { sdp: pc.localDescription.sdp, pref: pref + ', ' + deg };
 }
 
-async function makeSendAnswer(sdp, ms, w, h, fps, degradation) {
+async function makeSendAnswer(sdp, ms, w, h, fps, degradation, maxKbps) {
   newPc();
   await pc.setRemoteDescription({ type: 'offer', sdp });
   const tr = await getSendTracks(w, h, fps);
@@ -431,7 +455,9 @@ async function makeSendAnswer(sdp, ms, w, h, fps, degradation) {
     t.sender.setStreams(stream);
     // sendrecv here: the answer is the intersection (sendonly for a recvonly offer)
     t.direction = 'sendrecv';
-    if (kind === 'video') used.push(await keepResolution(t.sender, degradation));
+    if (kind === 'video') {
+      used.push(await keepResolution(t.sender, degradation) + await setMaxBitrate(t.sender, maxKbps));
+    }
   }
   await pc.setLocalDescription();
   await gathered(ms);
@@ -466,6 +492,14 @@ async function sendStats() {
       o.totalSamplesDuration = m.totalSamplesDuration;
     }
     out[s.kind] = o;
+  });
+  stats.forEach((s) => {
+    if (s.type !== 'transport' || out.pair) return;
+    const p = s.selectedCandidatePairId && stats.get(s.selectedCandidatePairId);
+    if (p) {
+      out.pair = { availableOutgoingBitrate: p.availableOutgoingBitrate,
+        currentRoundTripTime: p.currentRoundTripTime, bytesSent: p.bytesSent };
+    }
   });
   stats.forEach((s) => {
     if (s.type === 'remote-inbound-rtp' && out[s.kind] && !out[s.kind].remote) {
@@ -620,7 +654,8 @@ function chromiumArgs() {
     '--use-fake-device-for-media-stream=fps=' + opts.sendFps,
     '--use-fake-ui-for-media-stream',
     '--use-file-for-fake-audio-capture=' + path.join(profileDir, 'tone.wav'),
-  ] : []);
+  ].concat(opts.sendVideoFile ? ['--use-file-for-fake-video-capture=' + opts.sendVideoFile] : [])
+    : []);
 }
 
 // A 48 kHz mono 16-bit WAV of `seconds` of a `freq` Hz sine at half full
@@ -755,6 +790,7 @@ function sendSample(t, st) {
     video: { ...v, frames: v.framesSent || 0, size: v.frameWidth ? v.frameWidth + 'x' + v.frameHeight : null,
       fps: opts.sendFps },
     audio: { ...a, toneHz: opts.tone },
+    pair: st.pair || null,
   };
 }
 
@@ -869,8 +905,9 @@ async function main() {
   if (opts.mode === 'offer' && opts.mediaSend) {
     let r;
     try {
-      r = await bounded(page.evaluate(([t, d, w, h, f, g]) => makeSendOffer(t, d, w, h, f, g),
-        [ms, opts.sendDirection, sw, sh, opts.sendFps, opts.degradation]), ms + 1000,
+      r = await bounded(page.evaluate(([t, d, w, h, f, g, m]) => makeSendOffer(t, d, w, h, f, g, m),
+        [ms, opts.sendDirection, sw, sh, opts.sendFps, opts.degradation, opts.sendMaxKbps || 0]),
+      ms + 1000,
       'createOffer');
     } catch (e) {
       return finish(1, 'offer with camera and microphone: ' + e.message);
@@ -918,9 +955,10 @@ async function main() {
     let answer;
     try {
       if (opts.mediaSend) {
-        const r = await bounded(page.evaluate(([s, t, w, h, f, g]) =>
-          makeSendAnswer(s, t, w, h, f, g),
-        [remote(offer), ms, sw, sh, opts.sendFps, opts.degradation]), ms + 1000, 'answering');
+        const r = await bounded(page.evaluate(([s, t, w, h, f, g, m]) =>
+          makeSendAnswer(s, t, w, h, f, g, m),
+        [remote(offer), ms, sw, sh, opts.sendFps, opts.degradation, opts.sendMaxKbps || 0]),
+        ms + 1000, 'answering');
         say('media send: ' + r.pref);
         answer = r.sdp;
       } else {

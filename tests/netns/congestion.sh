@@ -1,0 +1,403 @@
+#!/bin/bash
+# Congestion control in a real call through a rate-limited link.
+#
+#   congestion.sh RTCPEER [MEDIACHECK]
+#
+#   hosta 10.73.1.2 ── a0 10.73.1.1  router  10.73.2.1 b0 ── 10.73.2.2 hostb
+#    rtcpeer offer                   tbf on b0                rtcpeer answer
+#
+# `rtcpeer offer --video test --video-bitrate 5000 --audio test` in hosta sends
+# to `rtcpeer answer --video-out Y4M --record-audio WAV` in hostb. The
+# router's egress towards hostb (b0, so only offerer -> answerer) is shaped by
+# tbf: RATES[0] Mbit/s (default 1) from before the call, then `tc qdisc
+# change` to RATES[1] (3) PHASE seconds (20) after the session is established,
+# and so on. The tbf queue holds QUEUE_MS (150) ms at the current rate (limit
+# = rate x QUEUE_MS, recomputed at each change; burst 3 packets), what a
+# broadband modem or a well-configured router buffers; the feedback path is
+# not shaped.
+#
+# Checks, from both peers' --stats (one object a second):
+#  1. rate: in each window [change + SETTLE, next change) (SETTLE = 10 s) the
+#     offerer's mean send rate (candidate-pair bytesSent per second: SRTP,
+#     RTCP and STUN payload, no IP/UDP header) is within LOW..HIGH (85..100 %)
+#     of the bottleneck. The seconds outside that band are counted and shown,
+#     and so is the rate on the wire (+ 42 bytes a packet: UDP, IPv4, Ethernet,
+#     what tbf counts).
+#  2. loss: the answerer's inbound packetsLost / (received + lost), audio and
+#     video, at the end of the call < MAX_LOSS (2 %); tbf's own drop counter is
+#     shown beside it.
+#  3. queueing delay: RTT (offerer's remote-inbound-rtp roundTripTime, from
+#     the answerer's receiver reports) averaged over the last window is not
+#     above its average over the first window by more than QUEUE_MS.
+#  4. the decoded video keeps flowing: the answerer's inbound-rtp
+#     framesDecoded rises in every one-second sample, and (with MEDIACHECK)
+#     the largest capture-time gap between consecutive pictures of the Y4M
+#     (max_gap_ms) stays under MAX_GAP_MS (1000).
+# Every figure is printed, the per-second series too (offerer send rate,
+# estimate, BWE state, RTT; answerer frames).
+#
+# Needs root, `ip netns`, `tc` with tbf; otherwise "SKIP: <reason>", exit 77.
+# Nothing has a route out of the namespaces; an EXIT trap kills what the
+# script started and deletes them. About 45 s.
+# Environment: RATES ("1 3", Mbit/s), PHASE (20), SETTLE (10), QUEUE_MS (150),
+# LOW (0.85), HIGH (1.00), MAX_LOSS (0.02), MAX_GAP_MS (1000), VIDEO_BITRATE
+# (5000), VIDEO (the offerer's --video, default test; a .y4m is looped, but
+# mediacheck reads frame numbers only from the test pattern), PYTHON
+# (/usr/bin/python3), KEEP_TMP=1. RATES are whole Mbit/s.
+set -u
+
+RATES=${RATES:-1 3}
+PHASE=${PHASE:-20}
+SETTLE=${SETTLE:-10}
+QUEUE_MS=${QUEUE_MS:-150}
+LOW=${LOW:-0.85}
+HIGH=${HIGH:-1.00}
+MAX_LOSS=${MAX_LOSS:-0.02}
+MAX_GAP_MS=${MAX_GAP_MS:-1000}
+VIDEO_BITRATE=${VIDEO_BITRATE:-5000}
+VIDEO=${VIDEO:-test}
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+if [ $# -lt 1 ] || [ ! -x "$1" ]; then
+    echo "usage: $0 RTCPEER [MEDIACHECK]" >&2
+    exit 2
+fi
+rtcpeer=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+mediacheck=${2:-$(dirname "$rtcpeer")/tests/tools/mediacheck}
+[ -x "$mediacheck" ] || mediacheck=
+
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, tc)"
+command -v ip >/dev/null 2>&1 || skip "no ip (package iproute2)"
+command -v tc >/dev/null 2>&1 || skip "no tc (package iproute2)"
+command -v timeout >/dev/null 2>&1 || skip "no timeout (coreutils)"
+[ -x "$PYTHON" ] || skip "no $PYTHON (package python3)"
+
+read -r -a rates <<<"$RATES"
+nphase=${#rates[@]}
+duration=$((nphase * PHASE + 1))
+
+id=rtccc-$$-$RANDOM
+A=$id-a
+R=$id-r
+B=$id-b
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtcpeer-congestion.XXXXXX")
+pids=()
+failed=0
+cleanup() {
+    local p ns
+    for p in "${pids[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    for ns in "$A" "$B"; do
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null; done
+    done
+    wait 2>/dev/null
+    for ns in "$A" "$R" "$B"; do
+        ip netns del "$ns" 2>/dev/null
+    done
+    if [ "${KEEP_TMP:-0}" = 1 ] || [ "$failed" != 0 ]; then
+        echo "congestion: files kept in $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ip netns add "$A" 2>/dev/null || skip "cannot create network namespaces (ip netns add)"
+ip netns add "$R" && ip netns add "$B" || { echo "FAIL: ip netns add"; failed=1; exit 1; }
+setup() {
+    local ns
+    for ns in "$A" "$R" "$B"; do
+        ip -n "$ns" link set lo up || return 1
+    done
+    ip -n "$A" link add veth0 type veth peer name a0 netns "$R" || return 1
+    ip -n "$B" link add veth0 type veth peer name b0 netns "$R" || return 1
+    ip -n "$A" addr add 10.73.1.2/24 dev veth0 &&
+        ip -n "$R" addr add 10.73.1.1/24 dev a0 &&
+        ip -n "$R" addr add 10.73.2.1/24 dev b0 &&
+        ip -n "$B" addr add 10.73.2.2/24 dev veth0 || return 1
+    for ns in "$A" "$B"; do
+        ip -n "$ns" link set veth0 up || return 1
+        # No IPv6: rtcpeer gathers only the 10.73.x.2 addresses.
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null
+    done
+    ip -n "$R" link set a0 up && ip -n "$R" link set b0 up || return 1
+    ip -n "$A" route replace default via 10.73.1.1 &&
+        ip -n "$B" route replace default via 10.73.2.1 || return 1
+    ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1 || return 1
+}
+setup || { echo "FAIL: setting up the namespaces"; failed=1; exit 1; }
+
+# shape add|change MBIT: tbf on the router's b0 (towards the answerer).
+shape() {
+    local bps=$(($2 * 1000000))
+    local limit=$((bps / 8 * QUEUE_MS / 1000))
+    tc -n "$R" qdisc "$1" dev b0 root tbf rate "${2}mbit" burst 4500 limit "$limit"
+}
+shape add "${rates[0]}" 2>"$tmp/tc.err" || skip "tc tbf in a namespace: $(head -n 1 "$tmp/tc.err")"
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# tbf_counts: "PACKETS-SENT PACKETS-DROPPED" of the bottleneck so far
+tbf_counts() {
+    tc -n "$R" -s qdisc show dev b0 |
+        sed -n 's/.*Sent [0-9]* bytes \([0-9]*\) pkt (dropped \([0-9]*\),.*/\1 \2/p' | head -n 1
+}
+
+mkfifo "$tmp/o2a" "$tmp/a2o"
+ip netns exec "$B" timeout -k 3 $((duration + 40)) "$rtcpeer" answer -v --timeout 20 \
+    --signal-in "$tmp/o2a" --signal-out "$tmp/a2o" --video-out "$tmp/video.y4m" \
+    --record-audio "$tmp/audio.wav" --stats "$tmp/answer.jsonl" \
+    </dev/null >/dev/null 2>"$tmp/answer.err" &
+pa=$!
+ip netns exec "$A" timeout -k 3 $((duration + 40)) "$rtcpeer" offer -v --timeout 20 \
+    --signal-out "$tmp/o2a" --signal-in "$tmp/a2o" --video "$VIDEO" \
+    --video-bitrate "$VIDEO_BITRATE" --audio test --duration "$duration" \
+    --stats "$tmp/offer.jsonl" </dev/null >/dev/null 2>"$tmp/offer.err" &
+po=$!
+pids=("$pa" "$po")
+t_start=$(now_ms)
+
+# Phase 0 starts when the session is established (the offerer says so).
+t_est=
+for _ in $(seq 600); do
+    if grep -q 'session established' "$tmp/offer.err" 2>/dev/null; then
+        t_est=$(now_ms)
+        break
+    fi
+    kill -0 "$po" 2>/dev/null || break
+    sleep 0.05
+done
+changes=()
+phase_drops=()
+if [ -n "$t_est" ]; then
+    echo "# session established $((t_est - t_start)) ms after start; bottleneck ${rates[0]} Mbit/s," \
+        "tbf queue $QUEUE_MS ms"
+    changes+=("$t_est:${rates[0]}")
+    for ((i = 1; i < nphase; i++)); do
+        wait_ms=$((t_est + i * PHASE * 1000 - $(now_ms)))
+        [ "$wait_ms" -gt 0 ] && sleep "$(awk -v m="$wait_ms" 'BEGIN { printf "%.3f", m / 1000 }')"
+        read -r ps pd <<<"$(tbf_counts)"
+        if shape change "${rates[i]}" 2>>"$tmp/tc.err"; then
+            t=$(now_ms)
+            changes+=("$t:${rates[i]}")
+            phase_drops+=("${ps:-0}:${pd:-0}")
+            echo "# t=$(((t - t_est) / 100 * 100 / 1000)).$((((t - t_est) / 100) % 10)) s:" \
+                "bottleneck ${rates[i]} Mbit/s"
+        else
+            echo "FAIL: tc qdisc change to ${rates[i]} Mbit/s: $(cat "$tmp/tc.err")"
+            failed=1
+        fi
+    done
+fi
+wait "$po"
+rc_o=$?
+wait "$pa"
+rc_a=$?
+pids=()
+tc -n "$R" -s qdisc show dev b0 >"$tmp/tc.stats"
+read -r tbf_sent tbf_drops <<<"$(tbf_counts)"
+
+if [ -z "$t_est" ]; then
+    failed=1
+    echo "FAIL: no session established (offer exit $rc_o, answer exit $rc_a)"
+    tail -n 20 "$tmp/offer.err" | sed 's/^/    offer| /'
+    tail -n 20 "$tmp/answer.err" | sed 's/^/    answer| /'
+    exit 1
+fi
+
+if [ -n "$mediacheck" ]; then
+    "$mediacheck" video "$tmp/video.y4m" >"$tmp/video.json" 2>"$tmp/video.err" || : >"$tmp/video.json"
+fi
+# ~0.5 GB of pictures: kept only when asked for (the figures above are in video.json)
+[ "${KEEP_TMP:-0}" = 1 ] || rm -f "$tmp/video.y4m"
+
+"$PYTHON" - "$tmp" "$QUEUE_MS" "$SETTLE" "$LOW" "$HIGH" "$MAX_LOSS" "$MAX_GAP_MS" \
+    "${tbf_drops:-0}" "${tbf_sent:-0}" "$((duration * 1000))" "${phase_drops[*]}" \
+    "${changes[@]}" <<'EOF'
+import json, sys
+d = sys.argv[1]
+queue_ms, settle = float(sys.argv[2]), float(sys.argv[3])
+low, high, max_loss, max_gap = map(float, sys.argv[4:8])
+tbf_drops, tbf_sent, dur_ms = int(sys.argv[8]), int(sys.argv[9]), int(sys.argv[10])
+# tbf's counters (sent, dropped) at each change, then at the end
+marks = [tuple(map(int, m.split(":"))) for m in sys.argv[11].split()] + [(tbf_sent, tbf_drops)]
+changes = [(int(c.split(":")[0]), float(c.split(":")[1])) for c in sys.argv[12:]]
+t0 = changes[0][0]
+problems = []
+
+def load(name):
+    out = []
+    try:
+        for line in open(d + "/" + name):
+            try:
+                o = json.loads(line)
+            except ValueError:
+                continue
+            out.append((o["timestamp"], {s.get("id"): s for s in o.get("stats", [])}, o))
+    except OSError as e:
+        problems.append("%s: %s" % (name, e))
+    return out
+
+def pair(st):
+    for s in st.values():
+        if s.get("type") == "candidate-pair" and s.get("nominated", True):
+            return s
+    return {}
+
+off, ans = load("offer.jsonl"), load("answer.jsonl")
+# Per-second series from the offerer: each interval between two samples.
+series = []
+for (ta, sa, _), (tb, sb, _) in zip(off, off[1:]):
+    pa, pb = pair(sa), pair(sb)
+    if "bytesSent" not in pa or "bytesSent" not in pb or tb <= ta:
+        continue
+    dt = (tb - ta) / 1000.0
+    db = pb["bytesSent"] - pa["bytesSent"]
+    dp = pb.get("packetsSent", 0) - pa.get("packetsSent", 0)
+    ri = sb.get("RIvideo", {})
+    series.append({"t": (tb - t0) / 1000.0, "t_end": tb, "rate": db * 8 / dt,
+                   "wire": (db + 42 * dp) * 8 / dt, "bwe": pb.get("availableOutgoingBitrate"),
+                   "state": pb.get("rtcpeerBweState"), "loss": pb.get("rtcpeerBweLoss"),
+                   "target": sb.get("OTvideo", {}).get("targetBitrate"),
+                   "rtt": ri.get("roundTripTime"), "cprtt": pb.get("currentRoundTripTime")})
+
+# Answerer: frames decoded per sample interval.
+frames = []
+for (ta, sa, _), (tb, sb, _) in zip(ans, ans[1:]):
+    fa, fb = sa.get("ITvideo", {}).get("framesDecoded"), sb.get("ITvideo", {}).get("framesDecoded")
+    if fa is None or fb is None:
+        continue
+    frames.append(((tb - t0) / 1000.0, fb - fa, (tb - ta) / 1000.0))
+
+print("# per second (t from session established): offerer send rate kbit/s (payload / wire),"
+      " estimate, target, BWE state, loss, RTT ms; answerer frames decoded")
+fmap = {round(t): n for t, n, _ in frames}
+for s in series:
+    print("  t=%5.1f  %5.0f / %5.0f  est %5s  target %5s  %-8s loss %-6s rtt %5s  frames %s"
+          % (s["t"], s["rate"] / 1e3, s["wire"] / 1e3,
+             "%.0f" % (s["bwe"] / 1e3) if s["bwe"] else "-",
+             "%.0f" % (s["target"] / 1e3) if s["target"] else "-", s["state"] or "-",
+             "%.3f" % s["loss"] if s["loss"] is not None else "-",
+             "%.0f" % (s["rtt"] * 1e3) if s["rtt"] is not None else "-",
+             fmap.get(round(s["t"]), "-")))
+
+# 1. rate in each settled window
+ends = [c[0] for c in changes[1:]] + [t0 + dur_ms - 1000]
+windows = []
+for (tc, mbit), tn in zip(changes, ends):
+    lo, hi = tc + settle * 1000, tn
+    w = [s for s in series if lo < s["t_end"] <= hi + 200]
+    bn = mbit * 1e6
+    windows.append((tc, mbit, w))
+    if not w:
+        problems.append("%.0f Mbit/s: no send-rate samples in [%.1f, %.1f) s"
+                        % (mbit, (lo - t0) / 1e3, (hi - t0) / 1e3))
+        continue
+    mean = sum(s["rate"] for s in w) / len(w)
+    wire = sum(s["wire"] for s in w) / len(w)
+    out = [s for s in w if not low * bn <= s["rate"] <= high * bn]
+    rtts = [s["rtt"] for s in w if s["rtt"] is not None]
+    ok = low * bn <= mean <= high * bn
+    print("%s: %.0f Mbit/s, window [%.1f, %.1f) s: send rate %.0f kbit/s = %.1f %% of the"
+          " bottleneck (wire %.1f %%), %d of %d seconds outside %.0f-%.0f %% (%s); RTT mean %s ms"
+          % ("ok" if ok else "FAIL", mbit, (lo - t0) / 1e3, (hi - t0) / 1e3, mean / 1e3,
+             100 * mean / bn, 100 * wire / bn, len(out), len(w), 100 * low, 100 * high,
+             ", ".join("t=%.0f %.0f%%" % (s["t"], 100 * s["rate"] / bn) for s in out) or "none",
+             "%.0f" % (1e3 * sum(rtts) / len(rtts)) if rtts else "-"))
+    if not ok:
+        problems.append("%.0f Mbit/s: mean send rate %.1f %% of the bottleneck, not %.0f-%.0f %%"
+                        % (mbit, 100 * mean / bn, 100 * low, 100 * high))
+    # time to settle: first second from which the rate stays >= LOW
+    st = None
+    for i, s in enumerate(series):
+        if s["t_end"] <= tc or s["t_end"] > tn:
+            continue
+        if all(low * bn <= x["rate"] for x in series[i:] if x["t_end"] <= tn):
+            st = (s["t_end"] - 1000 - tc) / 1e3
+            break
+    first = next(((s["t_end"] - 1000 - tc) / 1e3 for s in series
+                  if tc < s["t_end"] <= tn and s["rate"] >= low * bn), None)
+    print("    after the change: first second at >= %.0f %% of %g Mbit/s: %s; at or above it"
+          " from then on: %s" % (100 * low, mbit,
+                                 "%.0f s" % max(first, 0) if first is not None else "never",
+                                 "%.0f s" % max(st, 0) if st is not None else "never"))
+
+# 2. loss, from the answerer's last object (the final one)
+lost = recv = 0
+if ans:
+    for k in ("ITvideo", "ITaudio"):
+        s = ans[-1][1].get(k, {})
+        lost += max(s.get("packetsLost", 0), 0)
+        recv += s.get("packetsReceived", 0)
+frac = lost / (recv + lost) if recv + lost else 1.0
+prev, per = (0, 0), []
+for (mbit_c, m) in zip([c[1] for c in changes], marks):
+    sent_p, drop_p = m[0] - prev[0], m[1] - prev[1]
+    per.append("%d of %d at %g Mbit/s" % (drop_p, sent_p + drop_p, mbit_c))
+    prev = m
+print("%s: loss %.2f %% after retransmission (answerer's inbound-rtp: %d lost, %d received,"
+      " audio and video); on the link: tbf dropped %d of %d packets (%.2f %%: %s)"
+      % ("ok" if frac < max_loss else "FAIL", 100 * frac, lost, recv, tbf_drops,
+         tbf_sent + tbf_drops, 100.0 * tbf_drops / max(tbf_sent + tbf_drops, 1), "; ".join(per)))
+if frac >= max_loss:
+    problems.append("loss %.2f %% >= %.0f %%" % (100 * frac, 100 * max_loss))
+
+# 3. queueing delay: last window's RTT vs the first window's
+def rtt_mean(w):
+    r = [s["rtt"] for s in w if s["rtt"] is not None]
+    return sum(r) / len(r) if r else None
+first, last = rtt_mean(windows[0][2]), rtt_mean(windows[-1][2])
+base = min((s["rtt"] for s in series if s["rtt"]), default=None)
+if first is None or last is None:
+    problems.append("no RTT (remote-inbound-rtp roundTripTime) in a window")
+    print("FAIL: queueing delay: no RTT samples")
+else:
+    ok = last <= first + queue_ms / 1e3
+    print("%s: queueing delay: RTT mean %.0f ms in the first window, %.0f ms in the last"
+          " (lowest %.0f ms; bound: first + %.0f ms queue)"
+          % ("ok" if ok else "FAIL", 1e3 * first, 1e3 * last, 1e3 * base, queue_ms))
+    if not ok:
+        problems.append("RTT grew from %.0f to %.0f ms" % (1e3 * first, 1e3 * last))
+
+# 4. video keeps flowing
+body = [f for f in frames if 1.0 < f[0] <= dur_ms / 1e3 - 1.5]
+stalls = [f for f in body if f[1] <= 0]
+minfps = min((f[1] / f[2] for f in body), default=0)
+fin = ans[-1][1].get("ITvideo", {}) if ans else {}
+msg = ("decoded video: framesDecoded rose in %d of %d seconds (lowest %.1f fps); %s frames"
+       " decoded, %s freezes (%.2f s)" % (len(body) - len(stalls), len(body), minfps,
+                                          fin.get("framesDecoded"), fin.get("freezeCount"),
+                                          fin.get("totalFreezesDuration") or 0))
+if not body or stalls:
+    problems.append("framesDecoded stalled at t=%s s" % ", ".join("%.0f" % f[0] for f in stalls))
+try:
+    v = json.load(open(d + "/video.json"))
+    msg += "; Y4M: %d pictures, %d missing, max_gap_ms %.0f" % (v["frames"], v["missing"],
+                                                                 v["max_gap_ms"])
+    if v["max_gap_ms"] > max_gap:
+        problems.append("video froze: max_gap_ms %.0f > %.0f" % (v["max_gap_ms"], max_gap))
+except (OSError, ValueError, KeyError):
+    msg += "; (no mediacheck figures)"
+print(("ok: " if body and not stalls else "FAIL: ") + msg)
+for p in problems:
+    print("    problem: " + p)
+sys.exit(1 if problems else 0)
+EOF
+verdict=$?
+[ "$rc_o" = 0 ] || { echo "FAIL: offer exit $rc_o"; failed=1; }
+[ "$rc_a" = 0 ] || { echo "FAIL: answer exit $rc_a"; failed=1; }
+[ "$verdict" = 0 ] || failed=1
+if [ "$failed" != 0 ]; then
+    echo "    offerer:"
+    grep -v -e ' ice debug' -e ' net debug' "$tmp/offer.err" | tail -n 12 | sed 's/^/      /'
+    echo "    answerer:"
+    grep -v -e ' ice debug' -e ' net debug' "$tmp/answer.err" | tail -n 12 | sed 's/^/      /'
+    echo "FAIL: congestion control through ${RATES// /, then } Mbit/s"
+    exit 1
+fi
+echo "PASS: congestion control through ${RATES// /, then } Mbit/s"
