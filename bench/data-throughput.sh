@@ -27,12 +27,10 @@
 #
 # Setup time, median over N runs: from the instant both descriptions are applied to the
 # offerer's own data channel being open.
-#   rtcpeer   `rtcpeer offer --data -v` with empty input, its stderr time-stamped line by
-#             line as it is written (perl, Time::HiRes). rtcpeer's "DTLS connected in X ms"
-#             is measured from applying the answer; the channel opens later, at the line
-#             'data channel "..." open: sending standard input', which carries no time. So
-#             open = X + (stamp of the open line - stamp of the DTLS line). The pipe adds the
-#             same small delay to both stamps.
+#   rtcpeer   `rtcpeer offer --data -v` with empty input: its line "data channel open in N
+#             ms", timed by rtcpeer's monotonic clock from applying the answer (the clock of
+#             its "DTLS connected in X ms" line, also reported) to opening its channel, the
+#             moment its DATA_CHANNEL_OPEN goes out, as Chromium's channel opens.
 #   aiortc / Chromium: from the call of the offerer's setRemoteDescription(answer) (the
 #             answerer's descriptions are already applied) to its channel's "open" event, in
 #             the same process / page. (Chromium can open the channel before that call's
@@ -110,25 +108,23 @@ rtcpeer_throughput() {
 }
 
 # ---- rtcpeer setup time --------------------------------------------------------------------
-stamp() { perl -MTime::HiRes=time -ne '$|=1; printf "%.3f %s", time() * 1000, $_'; }
 rtcpeer_setup_once() { # K
 	local d=$T/setup$1
 	mkdir -p "$d"
 	mkfifo "$d/o2a" "$d/a2o"
 	timeout 30 "$RTCPEER" offer --data -v --signal-out "$d/o2a" --signal-in "$d/a2o" \
-		</dev/null >/dev/null 2> >(stamp >"$d/offer.err") &
+		</dev/null >/dev/null 2>"$d/offer.err" &
 	local op=$!
 	timeout 30 "$RTCPEER" answer --data --signal-in "$d/o2a" --signal-out "$d/a2o" \
 		</dev/null >/dev/null 2>"$d/answer.err"
 	local arc=$?
 	wait $op
 	local orc=$?
-	sleep 0.05 # let the stamping pipe finish
 	[ $arc = 0 ] && [ $orc = 0 ] || { echo "rtcpeer setup run $1: offer exit $orc, answer exit $arc" >&2; return 1; }
 	awk '
-		/DTLS connected in/ { for (i = 1; i <= NF; i++) if ($i == "in") { x = $(i + 1); break }; td = $1 }
-		/open: sending standard input/ { to = $1 }
-		END { if (td == "" || to == "") exit 1; printf "%.1f %.1f\n", x + (to - td), x }' "$d/offer.err"
+		/DTLS connected in/ { for (i = 1; i <= NF; i++) if ($i == "in") { x = $(i + 1); break } }
+		/data channel open in/ { for (i = 1; i <= NF; i++) if ($i == "in") { o = $(i + 1); break } }
+		END { if (x == "" || o == "") exit 1; printf "%.1f %.1f\n", o, x }' "$d/offer.err"
 }
 
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.1f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }

@@ -901,12 +901,23 @@ int session_dc_stats(const struct session *s, struct session_dc_stats *out, int 
         return s->n_dcs;
 }
 
-static void start_sctp(struct session *s, uint64_t now)
+/* Makes the association when the descriptions are applied: one step less once DTLS is up. */
+static int make_sctp(struct session *s)
 {
         if (!s->want_sctp || s->sctp)
+                return 0;
+        return sctp_assoc_new(&s->sctp_cfg, &s->sctp);
+}
+
+static void start_sctp(struct session *s, uint64_t now)
+{
+        if (!s->want_sctp)
                 return;
-        s->sctp_cfg.mtu = (unsigned)dtls_max_payload(s->dtls);
-        int rc = sctp_assoc_new(&s->sctp_cfg, &s->sctp);
+        int rc = make_sctp(s);
+        if (rc == 0)
+                rc = sctp_assoc_set_mtu(s->sctp, (unsigned)dtls_max_payload(s->dtls));
+        if (rc == -EALREADY)
+                return; /* started before */
         if (rc < 0) {
                 fail(s, EXIT_FAILURE_INTERNAL, "cannot start SCTP: %s", strerror(-rc));
                 return;
@@ -1050,6 +1061,16 @@ size_t session_dc_max_message(const struct session *s)
 size_t session_dc_max_unfragmented(const struct session *s)
 {
         return s->sctp ? sctp_assoc_max_unfragmented(s->sctp) : 0;
+}
+
+bool session_dc_peer_finished(const struct session *s, uint16_t id)
+{
+        return s->sctp && sctp_channel_peer_finished(s->sctp, id);
+}
+
+bool session_dc_sent_all(struct session *s, uint16_t id)
+{
+        return s->sctp && sctp_channel_sent_all(s->sctp, id);
 }
 
 void session_dc_pause(struct session *s, bool paused)
@@ -1210,6 +1231,8 @@ int session_apply(struct session *s, uint64_t now, const struct sdp *local,
                 if (r->has_max_message_size)
                         s->sctp_cfg.peer_max_message_size =
                             r->max_message_size == 0 ? SIZE_MAX : (size_t)r->max_message_size;
+                if (make_sctp(s) < 0)
+                        log_warn("sctp", "cannot make the SCTP association yet");
                 break;
         }
 

@@ -169,6 +169,9 @@ size_t session_dc_buffered(struct session *s);
 size_t session_dc_max_message(const struct session *s);
 /* Largest message that fits one packet (0 before the association exists). */
 size_t session_dc_max_unfragmented(const struct session *s);
+/* A close in progress (see sctp_channel_peer_finished and sctp_channel_sent_all). */
+bool session_dc_peer_finished(const struct session *s, uint16_t id);
+bool session_dc_sent_all(struct session *s, uint16_t id);
 /*
  * Sends one encoded frame (a VP8 frame, an Opus packet) of `media` captured at capture_us.
  * -ENOTCONN before SESSION_EV_MEDIA_READY or when the answer does not let us send it.

@@ -33,6 +33,7 @@ struct datapipe {
         bool stdout_pollable, stdout_watched, paused;
         int in_flags, out_flags; /* to restore on exit */
         uint16_t peer_ids[MAX_PEER_CHANNELS];
+        bool peer_closed[MAX_PEER_CHANNELS];
         size_t n_peer, n_peer_closed;
         bool peer_seen;
         uint64_t bytes_read, bytes_sent, bytes_received, bytes_written;
@@ -285,12 +286,17 @@ void datapipe_free(struct datapipe *d)
         free(d);
 }
 
-static bool is_peer_channel(const struct datapipe *d, uint16_t id)
+static int peer_index(const struct datapipe *d, uint16_t id)
 {
         for (size_t i = 0; i < d->n_peer; i++)
                 if (d->peer_ids[i] == id)
-                        return true;
-        return false;
+                        return (int)i;
+        return -1;
+}
+
+static bool is_peer_channel(const struct datapipe *d, uint16_t id)
+{
+        return peer_index(d, id) >= 0;
 }
 
 bool datapipe_done(const struct datapipe *d)
@@ -298,6 +304,21 @@ bool datapipe_done(const struct datapipe *d)
         bool sending_done = d->our_closed;
         bool receiving_done = d->peer_seen && d->n_peer_closed == d->n_peer;
         return sending_done && receiving_done && !d->pending_out.len;
+}
+
+bool datapipe_delivered(const struct datapipe *d)
+{
+        if (d->failed || !d->peer_seen)
+                return false;
+        bool sending_done =
+            d->our_closed || (d->stdin_eof && !d->pending_in.len && d->our_close_sent &&
+                              session_dc_sent_all(d->session, d->our_id));
+        if (!sending_done)
+                return false;
+        for (size_t i = 0; i < d->n_peer; i++)
+                if (!d->peer_closed[i] && !session_dc_peer_finished(d->session, d->peer_ids[i]))
+                        return false;
+        return true;
 }
 
 int datapipe_event(struct datapipe *d, const struct session_output *o)
@@ -346,6 +367,7 @@ int datapipe_event(struct datapipe *d, const struct session_output *o)
                         d->our_closed = true;
                         log_debug("data", "our channel is closed: sending is finished");
                 } else if (is_peer_channel(d, o->dc_id)) {
+                        d->peer_closed[peer_index(d, o->dc_id)] = true;
                         d->n_peer_closed++;
                         log_debug("data", "the peer's channel is closed");
                 }

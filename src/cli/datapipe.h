@@ -47,6 +47,12 @@ int datapipe_event(struct datapipe *d, const struct session_output *o);
 /* Called after every batch of session work: resumes reading when the buffer has room. */
 void datapipe_poll(struct datapipe *d);
 bool datapipe_done(const struct datapipe *d);
+/*
+ * For when the peer hangs up before datapipe_done: true if nothing was lost anyway. The answer
+ * to the last stream reset can be lost as the other side, already finished, hangs up; what
+ * matters is that the peer acknowledged all we sent and reset every channel it sent on.
+ */
+bool datapipe_delivered(const struct datapipe *d);
 /* One line for the end of a broken session: how much went each way. */
 /* "N of M bytes read from stdin were delivered, K bytes were received", for one error line. */
 void datapipe_figures(const struct datapipe *d, char *out, size_t len);

@@ -276,8 +276,8 @@ void mediapipe_free(struct mediapipe *m)
 }
 
 /*
- * Bits per pixel the rate leaves at the capture rate: below ~0.04 VP8 pictures turn to mush, so
- * the frame rate halves (then thirds) instead, and comes back with some hysteresis.
+ * Bits per pixel the rate leaves at the capture rate: below ~0.025 VP8 pictures turn to mush,
+ * so the frame rate halves (then thirds) instead, and comes back with some hysteresis.
  */
 static unsigned fps_divider(const struct mediapipe *m, uint32_t bps)
 {
@@ -286,9 +286,9 @@ static unsigned fps_divider(const struct mediapipe *m, uint32_t bps)
         double bpp = (double)bps / px;
         unsigned cur = m->fps_div ? m->fps_div : 1;
         double up = cur > 1 ? 1.25 : 1.0; /* hysteresis: come back only with a margin */
-        if (bpp >= 0.04 * up)
+        if (bpp >= 0.025 * up)
                 return 1;
-        if (bpp >= 0.02 * (cur > 2 ? 1.25 : 1.0))
+        if (bpp >= 0.0125 * (cur > 2 ? 1.25 : 1.0))
                 return 2;
         return 3;
 }

@@ -412,6 +412,8 @@ static int prepare_local(struct peer *p)
         /* Pay for libsrtp2's start-up now rather than in the middle of the handshake. */
         if (srtp_lib_prepare() < 0)
                 log_warn("srtp", "cannot initialize libsrtp2");
+        /* And for usrsctp's, which the session would pay right after DTLS connects. */
+        sctp_lib_prepare();
         if (p->opts->identity) {
                 char msg[160];
                 rc = cert_load_pem(p->opts->identity, &p->cert, msg, sizeof(msg));
@@ -758,6 +760,11 @@ static void handle_event(struct peer *p, const struct session_output *o)
                 p->dtls_state = "closed";
                 log_info(NULL, "the peer hung up");
                 if (p->pipe && !datapipe_done(p->pipe)) {
+                        if (datapipe_delivered(p->pipe)) {
+                                datapipe_report(p->pipe, false);
+                                stop(p, EXIT_OK);
+                                break;
+                        }
                         /* Hanging up before both directions finished breaks the transfer. */
                         datapipe_report(p->pipe, true);
                         stop(p, EXIT_DATA_INCOMPLETE);

@@ -24,6 +24,9 @@ struct srtp_ctx {
 /* libsrtp2 keeps process-wide state; the network loop is single-threaded, so a flag suffices. */
 static bool srtp_lib_ready;
 
+static int make_session(srtp_t *out, enum dtls_srtp_profile profile, srtp_ssrc_type_t dir,
+                        const uint8_t *key, const uint8_t *salt);
+
 static int lib_init(void)
 {
         if (srtp_lib_ready)
@@ -31,6 +34,18 @@ static int lib_init(void)
         if (srtp_init() != srtp_err_status_ok)
                 return -EIO;
         srtp_lib_ready = true;
+        /*
+         * libsrtp2's NSS back end opens an NSS context per cipher and shuts it down with the
+         * cipher, and NSS unloads libsoftokn3, libsqlite3 and libfreeblpriv3 when the last
+         * context goes: the first srtp_create after srtp_init loads them again and seeds NSS's
+         * random generator (about 10 ms), which on the DTLS server delayed its last handshake
+         * flight. One session kept for the life of the process keeps NSS loaded.
+         */
+        static const uint8_t zero[DTLS_SRTP_KEY_LEN + DTLS_SRTP_SALT_LEN];
+        static srtp_t keep_nss_loaded;
+        if (!keep_nss_loaded)
+                make_session(&keep_nss_loaded, DTLS_SRTP_AES128_CM_SHA1_80, ssrc_any_outbound, zero,
+                             zero + DTLS_SRTP_KEY_LEN);
         return 0;
 }
 

@@ -280,6 +280,21 @@ bool sctp_channel_is_open(const struct sctp_assoc *a, uint16_t id)
         return ch && ch->state == SCTP_CH_OPEN && a->state == SCTP_ST_UP;
 }
 
+bool sctp_channel_peer_finished(const struct sctp_assoc *a, uint16_t id)
+{
+        const struct sctp_channel *ch = a ? dc_lookup(a, id) : NULL;
+        return ch && ch->in_reset_done;
+}
+
+bool sctp_channel_sent_all(struct sctp_assoc *a, uint16_t id)
+{
+        struct sctp_channel *ch = a ? dc_lookup(a, id) : NULL;
+        if (!ch || !ch->reset_wanted)
+                return false;
+        return ch->out_reset_done ||
+               (ch->reset_accepted && a->state == SCTP_ST_UP && sctp_assoc_total_buffered(a) == 0);
+}
+
 static void dc_deliver(struct sctp_assoc *a, uint16_t sid, bool binary, const uint8_t *p, size_t n)
 {
         struct sctp_item *it = sctp_assoc_push(a, SCTP_OUTPUT_CHANNEL_MESSAGE, n);

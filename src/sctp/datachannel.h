@@ -58,4 +58,14 @@ int sctp_channel_set_buffered_low(struct sctp_assoc *a, uint16_t id, size_t thre
 /* True while id names a channel that is open for sending. */
 bool sctp_channel_is_open(const struct sctp_assoc *a, uint16_t id);
 
+/*
+ * Where a close stands while CLOSED is not reported yet, for an application that sees the peer
+ * hang up meanwhile (the last reset answer can be lost as the other side leaves):
+ * peer_finished: the peer reset its direction, so every message it sent on id has arrived;
+ * sent_all: we closed id and the peer acknowledged every byte we sent on it (it answered our
+ * reset, or nothing is left unacknowledged on the association).
+ */
+bool sctp_channel_peer_finished(const struct sctp_assoc *a, uint16_t id);
+bool sctp_channel_sent_all(struct sctp_assoc *a, uint16_t id);
+
 #endif

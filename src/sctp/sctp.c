@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,15 +24,15 @@
  * every 10 ms while anything happened in the last two seconds or data is unacknowledged, every
  * second otherwise (only heartbeats, 30 s apart, can then be due).
  */
-#define SCTP_TICK_US           10000
-#define SCTP_IDLE_TICK_US      1000000
-#define SCTP_IDLE_AFTER_US     2000000
-#define SCTP_READ_CHUNK        65536
-#define SCTP_MIN_MTU           512
-#define SCTP_COMMON_HEADER_LEN 12
+#define SCTP_TICK_US               10000
+#define SCTP_IDLE_TICK_US          1000000
+#define SCTP_IDLE_AFTER_US         2000000
+#define SCTP_READ_CHUNK            65536
+#define SCTP_MIN_MTU               512
+#define SCTP_COMMON_HEADER_LEN     12
 #define SCTP_DATA_CHUNK_HEADER_LEN 16
-#define SCTP_CLOCK_REBASE_US   1000000
-#define SCTP_RTO_INITIAL_MS    1000
+#define SCTP_CLOCK_REBASE_US       1000000
+#define SCTP_RTO_INITIAL_MS        1000
 /* Above the peer's delayed-SACK timer (200 ms in usrsctp and Chromium's dcSCTP), as dcSCTP. */
 #define SCTP_RTO_MIN_MS 220
 /*
@@ -40,7 +42,7 @@
  */
 #define SCTP_SACK_DELAY_MS 20
 #define SCTP_SACK_FREQ     2
-#define SCTP_RTO_MAX_MS        10000
+#define SCTP_RTO_MAX_MS    10000
 /* Chunk and parameter types the glue looks at (RFC 4960, RFC 6525). */
 #define SCTP_CHUNK_SACK              3
 #define SCTP_CHUNK_RECONFIG          130
@@ -143,8 +145,8 @@ static void sctp_trace_packet(const char *dir, const uint8_t *p, size_t n)
                 case 3: { /* SACK */
                         uint32_t cum = buf_rd_u32be(&c), rwnd = buf_rd_u32be(&c);
                         uint16_t gaps = buf_rd_u16be(&c), dups = buf_rd_u16be(&c);
-                        buf_printf(&line, " SACK(cum %u rwnd %u gaps %u dups %u)", cum, rwnd,
-                                   gaps, dups);
+                        buf_printf(&line, " SACK(cum %u rwnd %u gaps %u dups %u)", cum, rwnd, gaps,
+                                   dups);
                         break;
                 }
                 case 6: { /* ABORT: the first error cause says why */
@@ -372,8 +374,9 @@ static void sctp_release_held(struct sctp_assoc *a, uint64_t now_us)
                 if (!ready && now_us - h->since < SCTP_RESET_HOLD_MAX_US)
                         return;
                 if (!ready)
-                        log_debug("sctp", "TSN %u still missing after %u s: releasing the stream "
-                                          "reset request anyway",
+                        log_debug("sctp",
+                                  "TSN %u still missing after %u s: releasing the stream "
+                                  "reset request anyway",
                                   h->tsn, SCTP_RESET_HOLD_MAX_US / 1000000);
                 a->held = h->next;
                 a->n_held--;
@@ -419,8 +422,16 @@ static void sctp_global_init(void)
 {
         if (g_sctp.inited)
                 return;
-        /* Port 0: no UDP encapsulation; packets only leave through sctp_conn_output. */
+        /*
+         * Port 0: no UDP encapsulation; packets only leave through sctp_conn_output. Even in this
+         * mode usrsctp starts its iterator thread, which inherits our signal mask: block every
+         * signal around the start so that none (the shell's SIGINT) is ever delivered there.
+         */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
         usrsctp_init_nothreads(0, sctp_conn_output, sctp_debug_printf);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         /* ECN marks cannot cross DTLS, and a single DTLS path needs no address reconfiguration
          * (ASCONF), which is what SCTP-AUTH would protect; DTLS authenticates everything. */
         usrsctp_sysctl_set_sctp_ecn_enable(0);
@@ -440,6 +451,11 @@ static void sctp_global_init(void)
         g_sctp.crc_hw = __builtin_cpu_supports("sse4.2");
 #endif
         g_sctp.inited = true;
+}
+
+void sctp_lib_prepare(void)
+{
+        sctp_global_init();
 }
 
 /* Gives usrsctp the time elapsed since it was last told, in whole milliseconds. */
@@ -865,6 +881,16 @@ void sctp_assoc_free(struct sctp_assoc *a)
         buf_free(&a->rx_notif);
         free(a->rdbuf);
         free(a);
+}
+
+int sctp_assoc_set_mtu(struct sctp_assoc *a, unsigned mtu)
+{
+        if (!a || mtu < SCTP_MIN_MTU || mtu > 65535)
+                return -EINVAL;
+        if (a->state != SCTP_ST_IDLE)
+                return -EALREADY;
+        a->cfg.mtu = mtu;
+        return 0;
 }
 
 int sctp_assoc_start(struct sctp_assoc *a, uint64_t now_us)

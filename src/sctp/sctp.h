@@ -115,10 +115,23 @@ struct sctp_output {
 
 struct sctp_assoc;
 
+/*
+ * Starts usrsctp now (about 6 ms: it seeds its random numbers and lists the host's interfaces)
+ * rather than in the first sctp_assoc_new, which the session calls once DTLS is connected, while
+ * the peer waits for our last handshake flight. Optional; idempotent.
+ */
+void sctp_lib_prepare(void);
+
 /* Creates the socket and binds the local port. -ENOMEM, -EINVAL, or -EIO if usrsctp fails. */
 int sctp_assoc_new(const struct sctp_config *cfg, struct sctp_assoc **out);
 /* Aborts the association (nothing more is sent) and releases it. Accepts NULL. */
 void sctp_assoc_free(struct sctp_assoc *a);
+
+/*
+ * Sets the largest packet (what one DTLS record carries: dtls_max_payload) before start, for an
+ * association made ahead of the DTLS handshake. -EINVAL out of range, -EALREADY once started.
+ */
+int sctp_assoc_set_mtu(struct sctp_assoc *a, unsigned mtu);
 
 /* Sends our INIT. Input before start starts the association too. */
 int sctp_assoc_start(struct sctp_assoc *a, uint64_t now_us);

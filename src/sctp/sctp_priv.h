@@ -51,9 +51,9 @@ struct sctp_channel {
         /* Reopened by the peer before the answer to the last channel's reset reached us: that
          * answer's event belongs to the old channel (see dc_on_open). */
         bool stale_out_reset;
-        uint64_t acked_us;   /* when the ACK (or the peer's first message) came: sctp_now() */
-        uint64_t closed_us;  /* when sctp_channel_close was called */
-        bool low_armed;      /* BUFFERED_LOW is due when buffered falls to low_threshold */
+        uint64_t acked_us;  /* when the ACK (or the peer's first message) came: sctp_now() */
+        uint64_t closed_us; /* when sctp_channel_close was called */
+        bool low_armed;     /* BUFFERED_LOW is due when buffered falls to low_threshold */
         size_t low_threshold;
         uint64_t sent_since_empty; /* bytes sent since the association's send buffer was empty */
         struct buf partial;        /* deprecated PPID 52/54 fragments */

@@ -672,6 +672,41 @@ static void test_close_right_after_open(void **state)
         sim_free(&sim);
 }
 
+static uint16_t half_id;
+static bool b_peer_finished(struct sim *sim)
+{
+        return sctp_channel_peer_finished(sim->s[1].a, half_id);
+}
+
+/*
+ * The last answer of a close lost for good (the side that finished first hung up): A has its
+ * CLOSED, B never gets one, but B can tell that every message of A's channel has arrived, and A
+ * could tell before its CLOSED that everything it sent was acknowledged.
+ */
+static void test_close_last_answer_lost(void **state)
+{
+        (void)state;
+        struct sim sim;
+        sim_connect(&sim);
+        struct sctp_assoc *a = sim.s[0].a, *b = sim.s[1].a;
+        assert_int_equal(sctp_channel_open(a, "half", "", NULL, &half_id), 0);
+        assert_true(run_until(&sim, opened_on_b, 2000000));
+        run_for(&sim, 600000);                           /* past the ACK and the grace after it */
+        assert_false(sctp_channel_sent_all(a, half_id)); /* not closed yet */
+        assert_int_equal(sctp_channel_send(a, half_id, false, "all of it", 9), 0);
+        assert_int_equal(sctp_channel_close(a, half_id), 0);
+        assert_false(sctp_channel_peer_finished(b, half_id));
+        assert_true(run_until(&sim, b_peer_finished, 2000000));
+        assert_int_equal(sim.s[1].nmsgs, 1);
+        assert_true(sctp_channel_sent_all(a, half_id) || sim.s[0].closed == 1);
+        sim.cut = true; /* what B sends from now on is lost, as after a hang-up */
+        run_for(&sim, 3000000);
+        assert_int_equal(sim.s[0].closed, 1);
+        assert_int_equal(sim.s[1].closed, 0);
+        assert_true(sctp_channel_peer_finished(b, half_id));
+        sim_free(&sim);
+}
+
 /* Bulk transfer: deterministic content derived from the side and the offset. */
 static void fill(uint8_t *p, size_t n, int side, uint64_t off)
 {
@@ -1133,6 +1168,7 @@ int main(void)
             cmocka_unit_test(test_max_message_size),
             cmocka_unit_test(test_close),
             cmocka_unit_test(test_close_right_after_open),
+            cmocka_unit_test(test_close_last_answer_lost),
             cmocka_unit_test(test_bulk_lossy_both_ways),
             cmocka_unit_test(test_unordered_unreliable_under_loss),
             cmocka_unit_test(test_reset_during_unordered_loss),
