@@ -32,7 +32,8 @@
 #  4. the decoded video keeps flowing: the answerer's inbound-rtp
 #     framesDecoded rises in every one-second sample, and (with MEDIACHECK)
 #     the largest capture-time gap between consecutive pictures of the Y4M
-#     (max_gap_ms) stays under MAX_GAP_MS (1000).
+#     (max_gap_ms) stays under MAX_GAP_MS (2000: one lost key frame on a
+#     loaded machine, re-requested and resent, takes over a second).
 # Every figure is printed, the per-second series too (offerer send rate,
 # estimate, BWE state, RTT; answerer frames).
 #
@@ -40,7 +41,7 @@
 # Nothing has a route out of the namespaces; an EXIT trap kills what the
 # script started and deletes them. About 45 s.
 # Environment: RATES ("1 3", Mbit/s), PHASE (20), SETTLE (10), QUEUE_MS (150),
-# LOW (0.85), HIGH (1.00), MAX_LOSS (0.02), MAX_GAP_MS (1000), VIDEO_BITRATE
+# LOW (0.85), HIGH (1.00), MAX_LOSS (0.02), MAX_GAP_MS (2000), VIDEO_BITRATE
 # (5000), VIDEO (the offerer's --video, default test; a .y4m is looped, but
 # mediacheck reads frame numbers only from the test pattern), PYTHON
 # (/usr/bin/python3), KEEP_TMP=1. RATES are whole Mbit/s.
@@ -53,7 +54,7 @@ QUEUE_MS=${QUEUE_MS:-150}
 LOW=${LOW:-0.85}
 HIGH=${HIGH:-1.00}
 MAX_LOSS=${MAX_LOSS:-0.02}
-MAX_GAP_MS=${MAX_GAP_MS:-1000}
+MAX_GAP_MS=${MAX_GAP_MS:-2000}
 VIDEO_BITRATE=${VIDEO_BITRATE:-5000}
 VIDEO=${VIDEO:-test}
 PYTHON=${PYTHON:-/usr/bin/python3}
