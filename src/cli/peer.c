@@ -1231,7 +1231,11 @@ static void write_stats(struct peer *p, bool final)
 {
         struct stats_snapshot st = {
             .ice_state = p->ice_state ? p->ice_state : "new",
-            .dtls_state = p->dtls_state ? p->dtls_state : "new",
+            /* Our own hang-up sent close_notify: the transport is closed from then on. */
+            .dtls_state = p->closing && p->dtls_state && strcmp(p->dtls_state, "connected") == 0
+                              ? "closed"
+                          : p->dtls_state ? p->dtls_state
+                                          : "new",
             .dtls_role = session_dtls_role(p->session),
             .dtls_cipher = p->dtls_cipher[0] ? p->dtls_cipher : NULL,
             .srtp_cipher = p->srtp_cipher,

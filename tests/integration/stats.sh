@@ -30,7 +30,9 @@ last = {s["type"]: s for s in o[-1]["stats"]}
 for t in ("transport", "candidate-pair", "local-candidate", "remote-candidate", "data-channel"):
     check(t in last, f"final object has a {t}")
 tr, cp = last["transport"], last["candidate-pair"]
-check(tr["dtlsState"] in ("connected", "closed") and tr["iceState"] in ("connected", "completed", "closed"), f"transport states {tr['iceState']}/{tr['dtlsState']}")
+check(tr["dtlsState"] == "closed" and tr["iceState"] in ("connected", "completed", "closed"), f"transport states {tr['iceState']}/{tr['dtlsState']} at the end")
+a_tr = {s["type"]: s for s in a[-1]["stats"]}["transport"]
+check(a_tr["dtlsState"] == "closed", f"the answerer's transport ends {a_tr['dtlsState']} too")
 check(tr.get("dtlsRole") in ("client", "server") and tr.get("srtpCipher") == "AES_CM_128_HMAC_SHA1_80", "dtlsRole and srtpCipher")
 check(cp["nominated"] and cp["state"] == "succeeded" and cp["bytesSent"] > 2000000, f"candidate-pair nominated, bytesSent {cp['bytesSent']}")
 check(last["local-candidate"]["candidateType"] == "host" and last["local-candidate"]["protocol"] == "udp", "local candidate host/udp")
