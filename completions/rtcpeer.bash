@@ -5,7 +5,7 @@ _rtcpeer()
 	_init_completion || return
 
 	local commands="offer answer probe identity help version"
-	local opts="--compact --signal-in --signal-out --timeout --data --video --audio
+	local opts="--compact --signal-in --signal-out --timeout --listen --connect --token --tls-cert --tls-key --connect-ca --data --video --audio
 		--video-out --audio-out --record-video --record-audio --preview --impair --stun --turn --turn-ca --ice-policy --duration --identity --label --unordered --max-retransmits
 		--max-lifetime --stats --expect --summary --video-size --fps --video-bitrate --audio-bitrate --audio-fec
 		--audio-dtx --verbose --quiet
@@ -33,7 +33,7 @@ _rtcpeer()
 	*) return ;;
 	esac
 	case $prev in
-	--signal-in | --signal-out | --video-out | --record-video | --record-audio | --turn-ca | --identity)
+	--signal-in | --signal-out | --video-out | --record-video | --record-audio | --turn-ca | --identity | --tls-cert | --tls-key | --connect-ca)
 		_filedir
 		return
 		;;
@@ -49,6 +49,9 @@ _rtcpeer()
 		;;
 	--audio-out)
 		COMPREPLY=($(compgen -W "default" -- "$cur"))
+		return
+		;;
+	--listen | --connect | --token)
 		return
 		;;
 	--ice-policy)

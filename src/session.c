@@ -12,6 +12,7 @@
 #include "dtls/demux.h"
 #include "dtls/dtls.h"
 #include "dtls/srtp.h"
+#include "rtp/ccfb.h"
 #include "rtp/gcc.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
@@ -53,6 +54,16 @@ struct session {
         uint8_t twcc_recv_id;
         uint32_t twcc_local_ssrc;
         struct twcc_recv *twcc;
+        /*
+         * RFC 8888 feedback (ccfb) for what we receive, when negotiated and transport-cc is not;
+         * and for what we send, the (SSRC, sequence number) -> transport-wide number map that
+         * turns the peer's ccfb into reports for gcc.
+         */
+        bool ccfb_recv_on, ccfb_send_on;
+        uint32_t ccfb_local_ssrc;
+        struct ccfb_recv *ccfb;
+        struct ccfb_send *ccfb_tx;
+        enum gcc_feedback fb_kind; /* the transport feedback gcc is fed */
         /*
          * Congestion control of what we send (transport-wide feedback, else REMB and receiver
          * reports): the estimate sets the video sender's pacing and, through
@@ -180,6 +191,8 @@ void session_free(struct session *s)
 #ifdef SESSION_TWCC
         twcc_recv_free(s->twcc);
 #endif
+        ccfb_recv_free(s->ccfb);
+        ccfb_send_free(s->ccfb_tx);
         gcc_free(s->gcc);
         dtls_free(s->dtls);
         for (int i = 0; i < s->n_turn; i++)
@@ -251,6 +264,10 @@ static void configure_media(struct session *s, const struct sdp *answer, const s
                         else if (strcmp(am->extmaps[j].uri, SDP_EXT_TWCC_URI) == 0)
                                 c->twcc_ext_id = (uint8_t)am->extmaps[j].id;
                 }
+                const struct sdp_codec *sc = sdp_media_codec(am, c->pt);
+                for (size_t j = 0; sc && j < sc->n_fb; j++)
+                        if (strcasecmp(sc->fb[j], SDP_FB_CCFB) == 0)
+                                s->ccfb_send_on = true;
                 c->codec = k == SESSION_AUDIO ? RTP_SENDER_CODEC_OPUS : RTP_SENDER_CODEC_VP8;
                 /* RFC 3550: random initial sequence numbers and timestamp offset. */
                 c->first_seq = (uint16_t)rand_u32();
@@ -337,12 +354,16 @@ static void configure_receivers(struct session *s, const struct sdp *answer,
                 /* A receive-only track still needs an SSRC of ours for its reports. */
                 c->local_ssrc = s->cfg.ssrc[k] ? s->cfg.ssrc[k] : rand_u32() | 1;
                 s->recv_on[k] = true;
-                if (!s->twcc_recv_id && codec_has_fb(codec, "transport-cc")) {
+                if (!s->twcc_recv_id && codec_has_fb(codec, SDP_FB_TWCC)) {
                         for (size_t j = 0; j < am->n_extmaps; j++)
                                 if (strcmp(am->extmaps[j].uri, SDP_EXT_TWCC_URI) == 0 &&
                                     am->extmaps[j].id > 0 && am->extmaps[j].id < 15)
                                         s->twcc_recv_id = (uint8_t)am->extmaps[j].id;
                         s->twcc_local_ssrc = c->local_ssrc;
+                }
+                if (!s->ccfb_recv_on && codec_has_fb(codec, SDP_FB_CCFB)) {
+                        s->ccfb_recv_on = true;
+                        s->ccfb_local_ssrc = c->local_ssrc;
                 }
                 log_debug("rtp", "receiving %s: mid %s, pt %u%s, ssrc %08x%s%s%s", want, am->mid,
                           c->pt, c->rtx_pt ? " with rtx" : "", c->ssrc, c->nack ? ", nack" : "",
@@ -354,13 +375,28 @@ static void apply_estimate(struct session *s, uint64_t now);
 
 static void start_media(struct session *s, uint64_t now)
 {
-#ifdef SESSION_TWCC
         const char *no_fb = getenv("RTCPEER_NO_TWCC_FEEDBACK"); /* test aid, rtcpeer(1) */
-        if (s->twcc_recv_id && !s->twcc && !(no_fb && strcmp(no_fb, "1") == 0)) {
+        bool send_fb = !(no_fb && strcmp(no_fb, "1") == 0);
+#ifdef SESSION_TWCC
+        if (s->twcc_recv_id && !s->twcc && send_fb) {
                 struct twcc_recv_config tc = {.sender_ssrc = s->twcc_local_ssrc};
                 s->twcc = twcc_recv_new(&tc);
         }
 #endif
+        /*
+         * When both transport-cc and RFC 8888 ccfb are negotiated, we send transport-cc only:
+         * every WebRTC stack implements it and feeds its estimator with it (Chromium offers
+         * ccfb only behind a field trial), its 250 us arrival times are finer than ccfb's
+         * 1/1024 s, and its reports are smaller. ccfb is sent when it alone was negotiated
+         * (rtcpeer with RTCPEER_FEEDBACK=ccfb, or a ccfb-only peer).
+         */
+        if (!s->twcc_recv_id && s->ccfb_recv_on && !s->ccfb && send_fb) {
+                struct ccfb_recv_config cc = {.sender_ssrc = s->ccfb_local_ssrc,
+                                              .ntp_offset_us = s->cfg.ntp_offset_us};
+                s->ccfb = ccfb_recv_new(&cc);
+        }
+        if (s->ccfb_send_on && !s->ccfb_tx)
+                s->ccfb_tx = ccfb_send_new();
         for (int k = 0; k < 2; k++) {
                 if (!s->recv_on[k] || s->receiver[k])
                         continue;
@@ -385,7 +421,7 @@ static void start_media(struct session *s, uint64_t now)
                         gc.start_bps = gc.max_bps;
                 /* Without transport-wide feedback there is nothing to ramp up with: start at
                  * the configured rate and let loss and REMB bring it down. */
-                bool twcc = false;
+                bool twcc = s->ccfb_tx != NULL;
                 for (int k = 0; k < 2; k++)
                         twcc |= s->sender[k] && s->media_cfg[k].twcc_ext_id;
                 if (!twcc && gc.max_bps)
@@ -410,6 +446,18 @@ static void send_rtcp(struct session *s, const uint8_t *data, size_t len)
         memcpy(pkt, data, n);
         if (srtp_ctx_protect_rtcp(s->srtp, pkt, &n, sizeof(pkt)) == 0)
                 ice_agent_send(s->ice, pkt, n);
+}
+
+/* One datagram per RTCP packet of a feedback batch: together they may not fit. */
+static void send_rtcp_each(struct session *s, const struct buf *fb)
+{
+        for (size_t off = 0; off + 4 <= fb->len;) {
+                size_t plen = ((size_t)(fb->data[off + 2] << 8 | fb->data[off + 3]) + 1) * 4;
+                if (off + plen > fb->len)
+                        break;
+                send_rtcp(s, fb->data + off, plen);
+                off += plen;
+        }
 }
 
 /* Sends the receivers' reports and feedback; hands their frames to the shell. */
@@ -492,7 +540,21 @@ static void apply_estimate(struct session *s, uint64_t now)
         s->sent_loss = loss;
 }
 
-/* Sender reports' loss and RTT, REMB and transport-wide feedback about what we send. */
+/*
+ * Which transport feedback drives gcc. transport-cc is preferred (see start_media): once it
+ * arrives, RFC 8888 feedback is ignored; ccfb counts only while no transport-cc came. A peer
+ * sends one of them, so this matters only for an odd peer that sends both.
+ */
+static bool feedback_kind_ok(struct session *s, enum gcc_feedback kind)
+{
+        if (kind == GCC_FEEDBACK_TWCC)
+                s->fb_kind = kind;
+        else if (s->fb_kind == GCC_FEEDBACK_NONE)
+                s->fb_kind = kind;
+        return s->fb_kind == kind;
+}
+
+/* Sender reports' loss and RTT, REMB and transport feedback about what we send. */
 static void feedback_in(struct session *s, uint64_t now, const uint8_t *pkt, size_t n)
 {
         if (!s->gcc)
@@ -505,7 +567,15 @@ static void feedback_in(struct session *s, uint64_t now, const uint8_t *pkt, siz
                 const struct rtcp_report_block *rb = NULL;
                 uint8_t count = 0;
                 if (p.kind == RTCP_KIND_TWCC) {
-                        gcc_on_twcc(s->gcc, now, &p.u.twcc);
+                        if (feedback_kind_ok(s, GCC_FEEDBACK_TWCC))
+                                gcc_on_twcc(s->gcc, now, &p.u.twcc);
+                } else if (p.kind == RTCP_KIND_OTHER && p.pt == RTCP_PT_RTPFB &&
+                           p.count == CCFB_FMT) {
+                        const struct gcc_packet_report *r;
+                        int nr;
+                        if (s->ccfb_tx && feedback_kind_ok(s, GCC_FEEDBACK_CCFB) &&
+                            (nr = ccfb_send_feedback(s->ccfb_tx, p.raw, p.raw_len, &r)) >= 0)
+                                gcc_on_feedback(s->gcc, now, GCC_FEEDBACK_CCFB, r, (size_t)nr);
                 } else if (p.kind == RTCP_KIND_REMB) {
                         gcc_on_remb(s->gcc, now, p.u.remb.bitrate_bps);
                 } else if (p.kind == RTCP_KIND_RR) {
@@ -529,7 +599,8 @@ static void feedback_in(struct session *s, uint64_t now, const uint8_t *pkt, siz
         apply_estimate(s, now);
 }
 
-static void note_sent(struct session *s, uint64_t now, uint16_t seq, size_t size);
+static void note_sent(struct session *s, uint64_t now, uint16_t seq, const uint8_t *rtp,
+                      size_t size);
 
 /* Sends what is due of a bandwidth probe: padding on the video RTX stream at the probe rate. */
 static void run_probe(struct session *s, uint64_t now)
@@ -553,8 +624,10 @@ static void run_probe(struct session *s, uint64_t now)
                 }
                 struct buf pad = BUF_INIT;
                 size_t off = 0;
-                if (!v || !s->srtp || rtp_sender_build_padding(v, 300, &pad, &off) < 0 || !off ||
-                    off + 2 > pad.len || pad.len > 1500) {
+                /* Numbered by the transport-wide extension, else known by SSRC and sequence
+                 * number for RFC 8888 feedback. */
+                if (!v || !s->srtp || rtp_sender_build_padding(v, 300, &pad, &off) < 0 ||
+                    (!off && !s->ccfb_tx) || off + 2 > pad.len || pad.len < 12 || pad.len > 1500) {
                         /* No RTX stream to carry padding: the estimate ramps up without probes. */
                         buf_free(&pad);
                         s->probe.active = false;
@@ -565,22 +638,36 @@ static void run_probe(struct session *s, uint64_t now)
                 memcpy(pkt, pad.data, n);
                 buf_free(&pad);
                 uint16_t seq = s->twcc_seq++;
-                pkt[off] = (uint8_t)(seq >> 8);
-                pkt[off + 1] = (uint8_t)seq;
+                if (off) {
+                        pkt[off] = (uint8_t)(seq >> 8);
+                        pkt[off + 1] = (uint8_t)seq;
+                }
+                uint8_t head[12];
+                memcpy(head, pkt, sizeof(head));
                 if (srtp_ctx_protect_rtp(s->srtp, pkt, &n, sizeof(pkt)) == 0) {
                         ice_agent_send(s->ice, pkt, n);
-                        note_sent(s, now, seq, n);
+                        note_sent(s, now, seq, head, n);
                 }
                 s->probe.next_us += (uint64_t)n * 8 * 1000000 / s->probe.bps;
         }
 }
 
-/* A packet with our transport-wide number went out: the estimator (and a probe) count it. */
-static void note_sent(struct session *s, uint64_t now, uint16_t seq, size_t size)
+/*
+ * A packet with our transport-wide number went out: the estimator (and a probe) count it, and
+ * for RFC 8888 feedback its SSRC and sequence number (rtp: at least its 12 header bytes) map
+ * to that number.
+ */
+static void note_sent(struct session *s, uint64_t now, uint16_t seq, const uint8_t *rtp,
+                      size_t size)
 {
         if (!s->gcc)
                 return;
         gcc_on_packet_sent(s->gcc, now, seq, size);
+        if (s->ccfb_tx)
+                ccfb_send_packet(s->ccfb_tx,
+                                 (uint32_t)rtp[8] << 24 | (uint32_t)rtp[9] << 16 |
+                                     (uint32_t)rtp[10] << 8 | rtp[11],
+                                 (uint16_t)(rtp[2] << 8 | rtp[3]), seq);
         if (s->probe.active) {
                 gcc_probe_sent(s->gcc, seq, s->probe.id);
                 s->probe.bytes_left -= (int64_t)size;
@@ -605,13 +692,20 @@ static bool drain_media(struct session *s, uint64_t now)
                                 if (!s->srtp || n > 1500)
                                         continue;
                                 memcpy(pkt, ro.data, n);
-                                /* One transport-wide sequence across every stream we send. */
-                                bool numbered = ro.kind == RTP_SENDER_OUT_RTP && ro.twcc_offset &&
-                                                ro.twcc_offset + 2 <= n;
+                                /* One transport-wide sequence across every stream we send; with
+                                 * RFC 8888 feedback every RTP packet takes a number, whether
+                                 * the packet carries it (the extension) or not. */
+                                bool rtp = ro.kind == RTP_SENDER_OUT_RTP && n >= 12;
+                                bool ext = rtp && ro.twcc_offset && ro.twcc_offset + 2 <= n;
+                                bool numbered = ext || (rtp && s->ccfb_tx);
                                 uint16_t seq = s->twcc_seq;
-                                if (numbered) {
+                                uint8_t head[12] = {0};
+                                if (ext) {
                                         pkt[ro.twcc_offset] = (uint8_t)(seq >> 8);
                                         pkt[ro.twcc_offset + 1] = (uint8_t)seq;
+                                }
+                                if (numbered) {
+                                        memcpy(head, pkt, sizeof(head));
                                         s->twcc_seq++;
                                 }
                                 int rc = ro.kind == RTP_SENDER_OUT_RTP
@@ -620,7 +714,7 @@ static bool drain_media(struct session *s, uint64_t now)
                                 if (rc == 0) {
                                         ice_agent_send(s->ice, pkt, n);
                                         if (numbered)
-                                                note_sent(s, now, seq, n);
+                                                note_sent(s, now, seq, head, n);
                                 }
                         } else if (ro.kind == RTP_SENDER_OUT_KEYFRAME_REQUEST) {
                                 struct session_output o = {.event = SESSION_EV_KEYFRAME_REQUEST};
@@ -708,6 +802,14 @@ void session_turn_closed(struct session *s, uint64_t now, int index)
         pump(s, now);
 }
 
+/* The selected pair is relayed through TURN server k, in a session still running. */
+static bool relay_carries_call(const struct session *s, int k)
+{
+        struct ice_pair_stats ps;
+        return !s->over && ice_agent_get_selected_stats(s->ice, &ps) == 0 &&
+               ps.local.base == SESSION_RELAY_BASE + k;
+}
+
 static bool drain_turn(struct session *s, uint64_t now)
 {
         bool any = false;
@@ -734,6 +836,12 @@ static bool drain_turn(struct session *s, uint64_t now)
                                 break;
                         case TURN_OUT_FAILED:
                                 ice_agent_relay_failed(s->ice, SESSION_RELAY_BASE + k);
+                                if (relay_carries_call(s, k)) {
+                                        /* No ICE restart: the selected pair was the only path. */
+                                        fail(s, EXIT_TURN, "%s",
+                                             t.reason ? t.reason : "TURN allocation failed");
+                                        break;
+                                }
                                 o.event = SESSION_EV_RELAY_FAILED;
                                 o.base = k;
                                 o.exit_code = EXIT_TURN;
@@ -864,6 +972,10 @@ static bool drain_ice(struct session *s, uint64_t now)
                                 turn_client_bind_channel(s->turn[o.local.base - SESSION_RELAY_BASE],
                                                          now, &o.remote.addr, &ch);
                         }
+                        /* The server carrying the call is checked as soon as it falls silent. */
+                        for (int k = 0; k < s->n_turn; k++)
+                                turn_client_set_watched(s->turn[k],
+                                                        o.local.base == SESSION_RELAY_BASE + k);
                         flush_pending(s);
                         break;
                 case ICE_OUT_GATHERING_DONE:
@@ -1140,21 +1252,25 @@ static void pump(struct session *s, uint64_t now)
         }
 }
 
+int session_add_remote_candidate(struct session *s, const struct sdp_candidate *c)
+{
+        int rc = ice_agent_add_remote_candidate(s->ice, c);
+        if (rc == -EAGAIN) {
+                struct session_output o = {.event = SESSION_EV_REMOTE_MDNS, .candidate = *c};
+                event(s, &o);
+                return 0;
+        }
+        if (rc < 0)
+                log_info("ice", "skipping remote candidate %s:%u (%s)", c->address, c->port,
+                         rc == -ENOTSUP ? "host names other than .local are not resolved"
+                                        : strerror(-rc));
+        return rc;
+}
+
 static void add_remote_candidates(struct session *s, const struct sdp_media *m)
 {
-        for (size_t i = 0; i < m->n_candidates; i++) {
-                const struct sdp_candidate *c = &m->candidates[i];
-                int rc = ice_agent_add_remote_candidate(s->ice, c);
-                if (rc == -EAGAIN) {
-                        struct session_output o = {.event = SESSION_EV_REMOTE_MDNS,
-                                                   .candidate = *c};
-                        event(s, &o);
-                } else if (rc < 0) {
-                        log_info("ice", "skipping remote candidate %s:%u (%s)", c->address, c->port,
-                                 rc == -ENOTSUP ? "host names other than .local are not resolved"
-                                                : strerror(-rc));
-                }
-        }
+        for (size_t i = 0; i < m->n_candidates; i++)
+                session_add_remote_candidate(s, &m->candidates[i]);
 }
 
 int session_apply(struct session *s, uint64_t now, const struct sdp *local,
@@ -1321,6 +1437,11 @@ static int route_datagram(struct session *s, uint64_t now, int base, const struc
                         }
                 }
 #endif
+                if (rc == 0 && !is_rtcp && s->ccfb && n >= 12)
+                        ccfb_recv_packet(s->ccfb, now,
+                                         (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 |
+                                             (uint32_t)pkt[10] << 8 | pkt[11],
+                                         (uint16_t)(pkt[2] << 8 | pkt[3]));
                 /* Sender reports for what we receive; media to the track it belongs to. */
                 for (int k = 0; rc == 0 && k < 2; k++) {
                         if (!s->receiver[k])
@@ -1397,6 +1518,8 @@ uint64_t session_next_deadline(const struct session *s)
         if (s->twcc && !s->over && twcc_recv_next_deadline(s->twcc) < d)
                 d = twcc_recv_next_deadline(s->twcc);
 #endif
+        if (s->ccfb && !s->over && ccfb_recv_next_deadline(s->ccfb) < d)
+                d = ccfb_recv_next_deadline(s->ccfb);
         return d;
 }
 
@@ -1438,22 +1561,17 @@ void session_handle_timeout(struct session *s, uint64_t now)
 #ifdef SESSION_TWCC
                 if (s->twcc && !s->over && twcc_recv_next_deadline(s->twcc) <= now) {
                         struct buf fb = BUF_INIT;
-                        if (twcc_recv_poll(s->twcc, now, &fb) > 0) {
-                                /* One datagram per feedback packet: together they may not fit. */
-                                for (size_t off = 0; off + 4 <= fb.len;) {
-                                        size_t plen =
-                                            ((size_t)(fb.data[off + 2] << 8 | fb.data[off + 3]) +
-                                             1) *
-                                            4;
-                                        if (off + plen > fb.len)
-                                                break;
-                                        send_rtcp(s, fb.data + off, plen);
-                                        off += plen;
-                                }
-                        }
+                        if (twcc_recv_poll(s->twcc, now, &fb) > 0)
+                                send_rtcp_each(s, &fb);
                         buf_free(&fb);
                 }
 #endif
+                if (s->ccfb && !s->over && ccfb_recv_next_deadline(s->ccfb) <= now) {
+                        struct buf fb = BUF_INIT;
+                        if (ccfb_recv_poll(s->ccfb, now, &fb) > 0)
+                                send_rtcp_each(s, &fb);
+                        buf_free(&fb);
+                }
                 for (int k = 0; k < 2; k++) {
                         if (!s->receiver[k])
                                 continue;

@@ -43,11 +43,16 @@ enum session_event_kind {
         SESSION_EV_PEER_CLOSED,   /* the peer sent close_notify */
         SESSION_EV_FAILED,        /* exit_code and message: the session is over */
         SESSION_EV_RELAY_READY,   /* TURN allocation `base` is ready: local.addr = relayed */
-        SESSION_EV_RELAY_FAILED,  /* TURN allocation `base` failed: message */
-        SESSION_EV_DC_READY,      /* the SCTP association is up: channels may open */
-        SESSION_EV_DC_OPEN,       /* the peer opened channel id: label, protocol */
-        SESSION_EV_DC_MESSAGE,    /* a message on channel id: binary, data/len */
-        SESSION_EV_DC_CLOSED,     /* channel id closed (both directions) */
+        /*
+         * TURN allocation `base` failed: message. When it carried the selected pair (the TURN
+         * server restarted, stopped answering, closed the connection), SESSION_EV_FAILED with
+         * EXIT_TURN and the same message comes instead: there is no other path.
+         */
+        SESSION_EV_RELAY_FAILED,
+        SESSION_EV_DC_READY,         /* the SCTP association is up: channels may open */
+        SESSION_EV_DC_OPEN,          /* the peer opened channel id: label, protocol */
+        SESSION_EV_DC_MESSAGE,       /* a message on channel id: binary, data/len */
+        SESSION_EV_DC_CLOSED,        /* channel id closed (both directions) */
         SESSION_EV_DC_BUFFERED_LOW,  /* channel id: the send buffer drained below the mark */
         SESSION_EV_KEYFRAME_REQUEST, /* the receiver asked for a key frame (PLI/FIR) */
         SESSION_EV_MEDIA_READY,      /* media (audio/video) can be sent: SRTP is keyed */
@@ -138,6 +143,11 @@ int session_local_candidates(const struct session *s, struct sdp_candidate *out,
  */
 int session_apply(struct session *s, uint64_t now, const struct sdp *local,
                   const struct sdp *remote, char *msg, size_t msglen);
+/*
+ * A remote candidate that arrives after session_apply (trickle ICE, e.g. a WHIP PATCH). A
+ * .local name is handed to the shell as SESSION_EV_REMOTE_MDNS. Returns 0 or a negative code.
+ */
+int session_add_remote_candidate(struct session *s, const struct sdp_candidate *c);
 /* A remote .local candidate resolved by the shell's mDNS lookup. */
 int session_add_resolved_candidate(struct session *s, const struct sdp_candidate *c,
                                    const struct addr *resolved);

@@ -42,6 +42,18 @@ static const char usage_session[] =
     "                           (default stdin; a FILE that does not exist yet is waited for)\n"
     "      --signal-out FILE    write our description to FILE, a FIFO or fd:N (default stdout)\n"
     "  -t, --timeout SECONDS    how long to wait for the peer's description (default 300)\n"
+    "      --listen [ADDR:]PORT answer: wait for a WHIP client (an HTTP POST of its offer,\n"
+    "                           RFC 9725) at http://ADDR:PORT/whip instead of stdin, and\n"
+    "                           serve a browser page at / (default ADDR 127.0.0.1)\n"
+    "      --connect URL        POST our offer to a WHIP endpoint (offer: publish) or a\n"
+    "                           WHEP endpoint (answer: play) and use its answer; another\n"
+    "                           rtcpeer's --listen is one\n"
+    "      --token TOKEN        HTTP bearer token: required by --listen, sent by --connect\n"
+    "                           (default: the RTCPEER_TOKEN environment variable)\n"
+    "      --tls-cert FILE, --tls-key FILE\n"
+    "                           serve --listen over HTTPS with this PEM certificate and key\n"
+    "      --connect-ca FILE    trust anchors (PEM) for an https --connect (default: the\n"
+    "                           system's)\n"
     "\n"
     "Security:\n"
     "      --identity FILE      use the DTLS key and certificate in FILE (made by\n"
@@ -124,6 +136,8 @@ static const char usage_offer[] =
     "Writes an SDP offer (followed by one empty line) to stdout, then reads the answer from\n"
     "stdin: plain SDP ending at an empty line or EOF, or a compact token. Every session\n"
     "negotiates a data-channel section; audio and video follow the options below.\n"
+    "With --connect URL the offer is POSTed to a WHIP endpoint instead, and the answer\n"
+    "comes back in the reply.\n"
     "\n";
 
 static const char usage_answer[] =
@@ -131,6 +145,9 @@ static const char usage_answer[] =
     "\n"
     "Reads an SDP offer from stdin (plain SDP ending at an empty line or EOF, or a compact\n"
     "token) and writes the answer, followed by one empty line, to stdout.\n"
+    "With --listen [ADDR:]PORT the offer arrives as a WHIP POST and the answer goes back in\n"
+    "the reply; a browser opening http://ADDR:PORT/ gets a page that calls us.\n"
+    "With --connect URL we play a WHEP stream: our offer goes to URL.\n"
     "\n";
 
 const char cli_usage_probe[] =
@@ -200,6 +217,12 @@ enum {
         OPT_AUDIO_DTX,
         OPT_EXPECT,
         OPT_SUMMARY,
+        OPT_LISTEN,
+        OPT_CONNECT,
+        OPT_TOKEN,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY,
+        OPT_CONNECT_CA,
 };
 
 static const struct option session_options[] = {
@@ -207,6 +230,12 @@ static const struct option session_options[] = {
     {"signal-in", required_argument, NULL, OPT_SIGNAL_IN},
     {"signal-out", required_argument, NULL, OPT_SIGNAL_OUT},
     {"timeout", required_argument, NULL, 't'},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"connect", required_argument, NULL, OPT_CONNECT},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"connect-ca", required_argument, NULL, OPT_CONNECT_CA},
     {"data", no_argument, NULL, OPT_DATA},
     {"video", required_argument, NULL, OPT_VIDEO},
     {"audio", required_argument, NULL, OPT_AUDIO},
@@ -260,6 +289,73 @@ static int parse_seconds(const char *s, double *out)
         return 0;
 }
 
+/* "[ADDR:]PORT": a port alone, "host:port", or "[v6]:port". The address is resolved later. */
+static int check_listen(const char *s)
+{
+        const char *port = s;
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+                if (!close || close == s + 1 || close[1] != ':')
+                        return -EINVAL;
+                port = close + 2;
+        } else if (strchr(s, ':')) {
+                port = strrchr(s, ':') + 1;
+                if (port == s + 1 || strchr(s, ':') != port - 1)
+                        return -EINVAL;
+        }
+        char *end;
+        errno = 0;
+        long v = strtol(port, &end, 10);
+        if (errno || end == port || *end || v < 0 || v > 65535 || port[0] == '-' || port[0] == '+')
+                return -EINVAL;
+        return 0;
+}
+
+/* --listen, --connect and their companions: what goes with what. */
+static int check_http_signaling(const char *cmd, struct cli_opts *o)
+{
+        if (!o->token) {
+                const char *env = getenv("RTCPEER_TOKEN");
+                if (env && *env && (o->listen || o->connect))
+                        o->token = env;
+        }
+        if (o->listen && o->role == CLI_OFFER)
+                return usage_error(cmd, "%s",
+                                   "--listen is for rtcpeer answer: a WHIP client sends the "
+                                   "offer (use --connect URL to send ours)");
+        if (o->listen && o->connect)
+                return usage_error(cmd, "%s", "use --listen or --connect, not both");
+        if (o->listen || o->connect) {
+                const char *which = o->listen ? "--listen" : "--connect";
+                const char *other = o->signal_in    ? "--signal-in"
+                                    : o->signal_out ? "--signal-out"
+                                    : o->compact    ? "--compact"
+                                                    : NULL;
+                if (other) {
+                        char msg[160];
+                        snprintf(msg, sizeof(msg),
+                                 "%s carries the descriptions over HTTP: %s does not apply", which,
+                                 other);
+                        return usage_error(cmd, "%s", msg);
+                }
+        }
+        if ((o->tls_cert || o->tls_key) && !o->listen)
+                return usage_error(cmd, "%s", "--tls-cert and --tls-key go with --listen");
+        if (!o->tls_cert != !o->tls_key)
+                return usage_error(cmd, "%s", "--tls-cert and --tls-key go together");
+        if (o->token && !o->listen && !o->connect)
+                return usage_error(cmd, "%s", "--token goes with --listen or --connect");
+        if (o->connect_ca && !o->connect)
+                return usage_error(cmd, "%s", "--connect-ca goes with --connect");
+        if (o->connect && o->role == CLI_ANSWER && !o->data && !o->video_out && !o->record_video &&
+            !o->preview && !o->audio_out && !o->record_audio)
+                return usage_error(cmd, "%s",
+                                   "answer --connect plays a WHEP stream: give --video-out, "
+                                   "--record-video, --preview, --audio-out, --record-audio or "
+                                   "--data");
+        return 0;
+}
+
 static int add_server(const char **list, int *n, const char *uri, const char *cmd)
 {
         if (*n >= CLI_MAX_SERVERS)
@@ -286,6 +382,34 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                         break;
                 case OPT_SIGNAL_OUT:
                         o.signal_out = optarg;
+                        break;
+                case OPT_LISTEN:
+                        if (check_listen(optarg) < 0)
+                                return usage_error(cmd,
+                                                   "--listen wants [ADDR:]PORT (PORT 0 to 65535, "
+                                                   "[ADDR] for IPv6), not \"%s\"",
+                                                   optarg);
+                        o.listen = optarg;
+                        break;
+                case OPT_CONNECT:
+                        if (strncmp(optarg, "http://", 7) != 0 &&
+                            strncmp(optarg, "https://", 8) != 0)
+                                return usage_error(
+                                    cmd, "--connect wants an http:// or https:// URL, not \"%s\"",
+                                    optarg);
+                        o.connect = optarg;
+                        break;
+                case OPT_TOKEN:
+                        o.token = optarg;
+                        break;
+                case OPT_TLS_CERT:
+                        o.tls_cert = optarg;
+                        break;
+                case OPT_TLS_KEY:
+                        o.tls_key = optarg;
+                        break;
+                case OPT_CONNECT_CA:
+                        o.connect_ca = optarg;
                         break;
                 case 't':
                         if (parse_seconds(optarg, &o.timeout_s) < 0)
@@ -466,6 +590,8 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
         }
         if (optind < argc)
                 return usage_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+        if ((rc = check_http_signaling(cmd, &o)))
+                return rc;
         for (int i = 0; i < 2; i++) {
                 const char *spec = i ? o.signal_out : o.signal_in;
                 if (spec && strncmp(spec, "fd:", 3) == 0) {

@@ -42,6 +42,9 @@
 #include "rtp/rtp_receiver.h"
 #include "rtp/rtp_sender.h"
 #include "session.h"
+#include "signal/page.h"
+#include "signal/whip_client.h"
+#include "signal/whip_server.h"
 
 #define PEER_MAX_CANDIDATES 32
 #define PEER_MAX_GOODBYE    4
@@ -129,6 +132,11 @@ struct peer {
         char cname[17];
         struct sdp_local local;
         struct sigio_in in;
+        /* --listen: the HTTP server and the offer it accepted; --connect: the client. */
+        struct whip_server *whip_srv;
+        struct whip_client *whip_cli;
+        struct sdp *whip_offer, *whip_answer;
+        bool whip_deleted;
 };
 
 /* "stun:host[:port]" → an address (the shell resolves names; the core sees numbers only). */
@@ -508,6 +516,13 @@ static int prepare_local(struct peer *p)
         l->cname = p->cname;
         /* The data section is always negotiated; media capabilities arrive with their features. */
         l->data = true;
+        /* RTCPEER_FEEDBACK=twcc|ccfb narrows the congestion feedback offered: a test aid. */
+        const char *fb = getenv("RTCPEER_FEEDBACK");
+        l->feedback = !fb                       ? SDP_FEEDBACK_BOTH
+                      : strcmp(fb, "ccfb") == 0 ? SDP_FEEDBACK_CCFB
+                      : strcmp(fb, "twcc") == 0 || strcmp(fb, "transport-cc") == 0
+                          ? SDP_FEEDBACK_TWCC
+                          : SDP_FEEDBACK_BOTH;
         /* Each kind of media goes the ways the options ask for: a source sends, an output receives.
          */
         const struct cli_opts *o = p->opts;
@@ -1533,6 +1548,267 @@ static int run_answer(struct peer *p)
         return rc;
 }
 
+/* --listen: a WHIP POST with an offer. Answers it at once: our candidates are gathered. */
+static int whip_on_offer(void *arg, const char *text, size_t len, struct buf *out, char *why,
+                         size_t whylen)
+{
+        struct peer *p = arg;
+        if (p->whip_offer) {
+                snprintf(why, whylen, "a session is already in progress");
+                return 409;
+        }
+        struct sdp *offer = NULL, *answer = NULL;
+        struct sdp_error err = {0};
+        int rc = sdp_parse(text, len, &offer, &err);
+        if (rc == -ENOMEM) {
+                snprintf(why, whylen, "out of memory");
+                return 503;
+        }
+        if (rc < 0) {
+                if (err.line > 0)
+                        snprintf(why, whylen, "offer line %d: %s", err.line, err.msg);
+                else
+                        snprintf(why, whylen, "offer: %s", err.msg);
+                log_warn("signal", "refused a WHIP offer: %s", why);
+                return 400;
+        }
+        rc = sdp_create_answer(offer, &p->local, &answer, &err);
+        if (rc < 0) {
+                sdp_free(offer);
+                if (rc == -ENOMEM) {
+                        snprintf(why, whylen, "out of memory");
+                        return 503;
+                }
+                if (err.line > 0)
+                        snprintf(why, whylen, "offer line %d: %s", err.line, err.msg);
+                else
+                        snprintf(why, whylen, "offer: %s", err.msg);
+                log_warn("signal", "refused a WHIP offer: %s", why);
+                /* Well-formed but nothing we can accept: 422, as for any unusable content. */
+                return rc == -ENOTSUP ? 422 : 400;
+        }
+        if (sdp_write(answer, out) < 0) {
+                sdp_free(offer);
+                sdp_free(answer);
+                snprintf(why, whylen, "out of memory");
+                return 503;
+        }
+        p->whip_offer = offer;
+        p->whip_answer = answer;
+        /* run_listen goes on with the session; the reply is sent by the loop meanwhile. */
+        loop_stop(p->loop, 0);
+        return 201;
+}
+
+/* --listen: trickled candidates (RFC 8840 fragment) for the running session. */
+static int whip_on_patch(void *arg, const char *frag, size_t len, char *why, size_t whylen)
+{
+        struct peer *p = arg;
+        if (!p->whip_offer || !p->applied_at) {
+                snprintf(why, whylen, "no session to add candidates to");
+                return 409;
+        }
+        const char *ufrag = sdp_media_ice_ufrag(p->whip_offer, &p->whip_offer->media[0]);
+        int added = 0, bad = 0;
+        const char *end = frag + len;
+        for (const char *line = frag; line < end;) {
+                const char *nl = memchr(line, '\n', (size_t)(end - line));
+                size_t n = (size_t)((nl ? nl : end) - line);
+                const char *next = nl ? nl + 1 : end;
+                if (n > 0 && line[n - 1] == '\r')
+                        n--;
+                char buf[1024];
+                if (n >= sizeof(buf)) {
+                        snprintf(why, whylen, "a line of %zu bytes is too long", n);
+                        return 400;
+                }
+                memcpy(buf, line, n);
+                buf[n] = 0;
+                line = next;
+                if (strncmp(buf, "a=ice-ufrag:", 12) == 0) {
+                        /* New credentials mean an ICE restart, which we do not do. */
+                        if (ufrag && strcmp(buf + 12, ufrag) != 0) {
+                                snprintf(why, whylen,
+                                         "ICE restart (new ice-ufrag %.40s) is not supported",
+                                         buf + 12);
+                                return 422;
+                        }
+                } else if (strncmp(buf, "a=candidate:", 12) == 0) {
+                        struct sdp_candidate c;
+                        if (sdp_candidate_parse(buf + 12, &c) < 0) {
+                                bad++;
+                                continue;
+                        }
+                        if (c.component == 1 && session_add_remote_candidate(p->session, &c) == 0)
+                                added++;
+                }
+        }
+        if (bad) {
+                snprintf(why, whylen, "%d malformed candidate line%s", bad, bad > 1 ? "s" : "");
+                return 400;
+        }
+        log_info("signal", "trickled: %d candidate%s", added, added == 1 ? "" : "s");
+        flush(p);
+        arm(p);
+        return 204;
+}
+
+/* --listen: DELETE on our resource is the WHIP client's hang-up. */
+static void whip_on_delete(void *arg)
+{
+        struct peer *p = arg;
+        p->whip_deleted = true;
+        if (!p->applied_at || p->closing)
+                return;
+        log_info(NULL, "the WHIP client hung up (DELETE)");
+        session_close(p->session, clock_now_us());
+        p->exit_code = EXIT_OK;
+        p->closing = true;
+        flush(p);
+}
+
+static void on_listen_timeout(struct loop *loop, void *arg)
+{
+        (void)loop;
+        struct peer *p = arg;
+        stop(p, EXIT_SIGNAL_TIMEOUT);
+}
+
+static int run_listen(struct peer *p)
+{
+        const struct cli_opts *o = p->opts;
+        int rc = gather(p);
+        if (rc)
+                return rc;
+        struct whip_server_config cfg = {
+            .listen = o->listen,
+            .token = o->token,
+            .tls_cert = o->tls_cert,
+            .tls_key = o->tls_key,
+            .page = whip_page,
+            .page_len = (size_t)whip_page_len,
+            .on_offer = whip_on_offer,
+            .on_patch = whip_on_patch,
+            .on_delete = whip_on_delete,
+            .arg = p,
+        };
+        char err[300] = "";
+        rc = whip_server_new(&cfg, p->loop, &p->whip_srv, err, sizeof(err));
+        if (rc < 0) {
+                log_error(NULL, "%s", err[0] ? err : strerror(-rc));
+                return rc == -ENOMEM                                     ? EXIT_FAILURE_INTERNAL
+                       : rc == -EINVAL || rc == -ENOENT || rc == -EACCES ? EXIT_USAGE
+                                                                         : EXIT_SIGNALING;
+        }
+        if (whip_server_public(p->whip_srv) && !o->token)
+                log_warn(NULL,
+                         "--listen %s is reachable from other hosts and no --token is set: "
+                         "anyone who can reach it can call us",
+                         o->listen);
+        log_info(NULL, "listening for a WHIP offer at %s", whip_server_url(p->whip_srv));
+        int t = loop_add_timer(p->loop, p->deadline, on_listen_timeout, p);
+        p->exit_code = EXIT_OK;
+        arm(p);
+        rc = loop_run(p->loop);
+        loop_cancel_timer(p->loop, t);
+        if (p->interrupted)
+                return EXIT_INTERRUPTED;
+        if (!p->whip_answer) {
+                if (p->exit_code == EXIT_SIGNAL_TIMEOUT || rc == EXIT_SIGNAL_TIMEOUT) {
+                        log_error(NULL, "no WHIP offer within %g s (--timeout)", o->timeout_s);
+                        return EXIT_SIGNAL_TIMEOUT;
+                }
+                return p->exit_code ? p->exit_code : EXIT_FAILURE_INTERNAL;
+        }
+        report(p->whip_answer);
+        return run_session(p, p->whip_answer, p->whip_offer);
+}
+
+static int client_failure(struct peer *p, int rc, const char *err)
+{
+        if (rc == -EINTR && p->interrupted)
+                return EXIT_INTERRUPTED;
+        if (rc == -EINTR)
+                return p->exit_code ? p->exit_code : EXIT_FAILURE_INTERNAL;
+        log_error(NULL, "%s", err[0] ? err : strerror(-rc));
+        if (rc == -ETIMEDOUT)
+                return EXIT_SIGNAL_TIMEOUT;
+        if (rc == -ENOMEM)
+                return EXIT_FAILURE_INTERNAL;
+        return EXIT_SIGNALING;
+}
+
+/* --connect: POST our offer to a WHIP (offer) or WHEP (answer) endpoint; DELETE at the end. */
+static int run_connect(struct peer *p)
+{
+        const struct cli_opts *o = p->opts;
+        struct whip_client_config cfg = {
+            .url = o->connect,
+            .token = o->token,
+            .ca_file = o->connect_ca,
+        };
+        char err[600] = "";
+        int rc = whip_client_new(&cfg, p->loop, &p->whip_cli, err, sizeof(err));
+        if (rc < 0) {
+                log_error(NULL, "--connect %s: %s", o->connect, err[0] ? err : strerror(-rc));
+                return rc == -ENOMEM ? EXIT_FAILURE_INTERNAL : EXIT_USAGE;
+        }
+        rc = gather(p);
+        if (rc)
+                return rc;
+        struct sdp *offer = NULL, *answer = NULL;
+        struct buf text = BUF_INIT, reply = BUF_INIT;
+        rc = sdp_create_offer(&p->local, &offer);
+        if (rc == 0)
+                rc = sdp_write(offer, &text);
+        if (rc < 0) {
+                log_error(NULL, "cannot create the offer: %s", strerror(-rc));
+                sdp_free(offer);
+                buf_free(&text);
+                return EXIT_FAILURE_INTERNAL;
+        }
+        log_info("signal", "sending our offer to %s", o->connect);
+        p->exit_code = EXIT_OK;
+        rc = whip_client_post(p->whip_cli, (const char *)text.data, text.len, p->deadline, &reply,
+                              err, sizeof(err));
+        buf_free(&text);
+        if (rc < 0) {
+                rc = client_failure(p, rc, err);
+                goto out;
+        }
+        struct sdp_error serr = {0};
+        rc = sdp_parse((const char *)reply.data, reply.len, &answer, &serr);
+        if (rc == 0)
+                rc = sdp_check_answer(offer, answer, &serr);
+        if (rc < 0) {
+                if (serr.line > 0)
+                        log_error(NULL, "answer from %s line %d: %s", o->connect, serr.line,
+                                  serr.msg);
+                else
+                        log_error(NULL, "answer from %s: %s", o->connect, serr.msg);
+                rc = rc == -ENOMEM    ? EXIT_FAILURE_INTERNAL
+                     : rc == -ENOTSUP ? EXIT_INCOMPATIBLE
+                                      : EXIT_BAD_SDP;
+        } else {
+                report(answer);
+                rc = run_session(p, offer, answer);
+        }
+        /* Ends the session at the server as well; it may have gone already (it hung up). */
+        if (whip_client_resource(p->whip_cli)) {
+                err[0] = 0;
+                int drc = whip_client_delete(p->whip_cli, clock_now_us() + 2 * CLOCK_US_PER_SEC,
+                                             err, sizeof(err));
+                if (drc < 0)
+                        log_info("signal", "DELETE %s: %s", whip_client_resource(p->whip_cli),
+                                 err[0] ? err : strerror(-drc));
+        }
+out:
+        buf_free(&reply);
+        sdp_free(offer);
+        sdp_free(answer);
+        return rc;
+}
+
 int cli_run_peer(const struct cli_opts *opts)
 {
         struct peer *p = calloc(1, sizeof(*p));
@@ -1546,7 +1822,10 @@ int cli_run_peer(const struct cli_opts *opts)
         p->deadline = clock_now_us() + (uint64_t)(opts->timeout_s * (double)CLOCK_US_PER_SEC);
         int rc = prepare_local(p);
         if (rc == 0)
-                rc = opts->role == CLI_OFFER ? run_offer(p) : run_answer(p);
+                rc = opts->listen              ? run_listen(p)
+                     : opts->connect           ? run_connect(p)
+                     : opts->role == CLI_OFFER ? run_offer(p)
+                                               : run_answer(p);
         sigio_in_close(&p->in);
         p->setup.ended = clock_now_us();
         if ((opts->n_expect || opts->summary) && !p->stats_out && p->session && p->applied_at)
@@ -1570,6 +1849,10 @@ int cli_run_peer(const struct cli_opts *opts)
                 rc = expect_finish(opts, rc, &p->setup, &p->final_stats);
         }
         buf_free(&p->final_stats);
+        whip_server_free(p->whip_srv);
+        whip_client_free(p->whip_cli);
+        sdp_free(p->whip_offer);
+        sdp_free(p->whip_answer);
         datapipe_free(p->pipe);
         mediapipe_free(p->media);
         mediarecv_free(p->recv);

@@ -96,13 +96,16 @@ int stats_format(const struct stats_snapshot *st, bool final, struct buf *b)
                                    ",\"rtcpeerBweLossBitrate\":%" PRIu32
                                    ",\"rtcpeerBweAckedBitrate\":%" PRIu32
                                    ",\"rtcpeerBweState\":\"%s\",\"rtcpeerBweTrend\":%.6f"
-                                   ",\"rtcpeerBweLoss\":%.4f",
+                                   ",\"rtcpeerBweLoss\":%.4f,\"rtcpeerBweFeedback\":\"%s\"",
                                    st->bwe.target_bps, st->bwe.delay_bps, st->bwe.loss_bps,
                                    st->bwe.acked_bps,
                                    st->bwe.state > 0   ? "overuse"
                                    : st->bwe.state < 0 ? "underuse"
                                                        : "normal",
-                                   st->bwe.trend, st->bwe.loss_ratio);
+                                   st->bwe.trend, st->bwe.loss_ratio,
+                                   st->bwe.feedback == GCC_FEEDBACK_TWCC   ? "transport-cc"
+                                   : st->bwe.feedback == GCC_FEEDBACK_CCFB ? "ccfb"
+                                                                           : "none");
                 buf_append_str(b, "}");
                 candidate(b, "LC0", "local-candidate", &p->local, st->local_relay_protocol, ts);
                 candidate(b, "RC0", "remote-candidate", &p->remote, NULL, ts);

@@ -19,6 +19,8 @@ const char *exit_code_name(int code)
                 return "timed out waiting for the peer's description";
         case EXIT_UNSUPPORTED:
                 return "not supported yet";
+        case EXIT_SIGNALING:
+                return "signaling server failed";
         case EXIT_ICE_FAILED:
                 return "peer unreachable";
         case EXIT_DTLS_FAILED:

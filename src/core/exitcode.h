@@ -14,6 +14,7 @@ enum exit_code {
         EXIT_NO_DESCRIPTION = 5,   /* signaling input ended before a description arrived */
         EXIT_SIGNAL_TIMEOUT = 6,   /* --timeout passed while waiting for the peer's description */
         EXIT_UNSUPPORTED = 7,      /* an option that this version does not implement yet */
+        EXIT_SIGNALING = 8,        /* --listen/--connect: HTTP signaling failed or was refused */
         EXIT_ICE_FAILED = 10,      /* no path to the peer, or the peer stopped answering */
         EXIT_DTLS_FAILED = 11,     /* DTLS handshake failed or timed out */
         EXIT_FINGERPRINT = 12,     /* peer certificate does not match the SDP fingerprint */

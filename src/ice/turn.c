@@ -41,6 +41,7 @@ struct turn_req {
         uint32_t lifetime; /* REFRESH: 0 releases the allocation */
         unsigned retries;
         bool authenticated;
+        bool probe;          /* REFRESH: a check of a silent server, on a short budget */
         uint64_t started_us; /* first request of the chain, for the timeout message */
 };
 
@@ -103,6 +104,13 @@ struct turn_client {
         uint64_t refresh_at;
         bool refresh_inflight;
         unsigned bad_integrity; /* responses dropped for a wrong MESSAGE-INTEGRITY */
+
+        /* Watching the server while the allocation carries the call (turn_client_set_watched). */
+        bool watched;
+        bool probe_inflight;
+        unsigned probes_answered; /* since data from a peer last came: backs the checks off */
+        uint64_t last_heard_us;   /* a response, or data from a peer, came from the server */
+        uint64_t unanswered_us;   /* first STUN request relayed to a peer since; 0 = none */
 
         struct stun_txn_table *txns;
         struct turn_req *reqs;
@@ -259,6 +267,34 @@ static void emit_simple(struct turn_client *c, enum turn_output_kind kind, const
         it->o.channel = channel;
 }
 
+/* ---- watching the server ---- */
+
+/* Something came from the server: a response, or (peer_data) what a peer sent through it. */
+static void heard(struct turn_client *c, uint64_t now, bool peer_data)
+{
+        c->last_heard_us = now;
+        c->unanswered_us = 0;
+        if (peer_data)
+                c->probes_answered = 0;
+}
+
+static bool is_stun_request(const uint8_t *data, size_t len)
+{
+        /* The class bits (RFC 8489 §5) are 0x0110 of the message type; 00 is a request. */
+        return stun_is_message(data, len) && (data[1] & 0x10) == 0 && (data[0] & 0x01) == 0;
+}
+
+/* When the watched server has been silent long enough to be checked; UINT64_MAX: not yet. */
+static uint64_t probe_due(const struct turn_client *c)
+{
+        if (!c->watched || c->state != ST_ALLOCATED || c->probe_inflight || !c->unanswered_us)
+                return UINT64_MAX;
+        uint64_t silence = (uint64_t)TURN_PROBE_SILENCE_MS * 1000u << c->probes_answered;
+        uint64_t a = add_s(c->last_heard_us, silence);
+        uint64_t b = add_s(c->unanswered_us, (uint64_t)TURN_PROBE_UNANSWERED_MS * 1000u);
+        return a > b ? a : b;
+}
+
 /* ---- tables ---- */
 
 static struct turn_req *find_req(struct turn_client *c, const uint8_t *txid)
@@ -379,7 +415,7 @@ static int build_request(struct turn_client *c, const struct turn_req *r, struct
 
 static int start_request(struct turn_client *c, uint64_t now, enum req_kind kind,
                          const struct addr *peer, uint16_t channel, uint32_t lifetime,
-                         unsigned retries, uint64_t started_us)
+                         unsigned retries, uint64_t started_us, bool probe)
 {
         struct turn_req r;
         memset(&r, 0, sizeof(r));
@@ -390,6 +426,7 @@ static int start_request(struct turn_client *c, uint64_t now, enum req_kind kind
         r.lifetime = lifetime;
         r.retries = retries;
         r.authenticated = c->have_key;
+        r.probe = probe;
         r.started_us = started_us;
         int rc = stun_txid_generate(r.txid);
         if (rc == 0)
@@ -399,13 +436,39 @@ static int start_request(struct turn_client *c, uint64_t now, enum req_kind kind
         if (rc < 0)
                 return rc;
         struct stun_txn_config cfg = {.reliable = c->stream};
+        if (probe) {
+                /* 0, 0.5 and 1.5 s, then 1.5 s more: TURN_PROBE_BUDGET_MS in all. */
+                cfg.rto_us = 500000u;
+                cfg.rc = 3;
+                cfg.rm = 3;
+                cfg.ti_us = (uint64_t)TURN_PROBE_BUDGET_MS * 1000u;
+        }
         rc = stun_txn_start(c->txns, now, c->scratch.data, c->scratch.len, &c->server, 0, &cfg);
         if (rc < 0)
                 return rc;
         c->reqs[c->nreqs++] = r;
         if (kind == REQ_REFRESH)
                 c->refresh_inflight = true;
+        if (probe)
+                c->probe_inflight = true;
         return 0;
+}
+
+/* Checks a silent server now: a Refresh on a short budget, replacing a scheduled one. */
+static int start_probe(struct turn_client *c, uint64_t now)
+{
+        for (size_t i = 0; i < c->nreqs; i++) {
+                if (c->reqs[i].kind == REQ_REFRESH) {
+                        /* Its retransmissions go on for 39.5 s: too slow to tell anything. */
+                        stun_txn_cancel(c->txns, c->reqs[i].txid);
+                        remove_req(c, &c->reqs[i]);
+                        c->refresh_inflight = false;
+                        break;
+                }
+        }
+        log_debug("turn", "nothing from TURN server %s for %.1f s: checking the allocation",
+                  c->server_str, (double)(now - c->last_heard_us) / 1e6);
+        return start_request(c, now, REQ_REFRESH, NULL, 0, c->lifetime_req, 0, now, true);
 }
 
 static void cancel_all(struct turn_client *c)
@@ -414,6 +477,7 @@ static void cancel_all(struct turn_client *c)
                 stun_txn_cancel(c->txns, c->reqs[i].txid);
         c->nreqs = 0;
         c->refresh_inflight = false;
+        c->probe_inflight = false;
         drop_queue(c, NULL);
 }
 
@@ -444,7 +508,7 @@ static void set_closed(struct turn_client *c)
 
 static int start_permission(struct turn_client *c, uint64_t now, struct turn_perm *p)
 {
-        int rc = start_request(c, now, REQ_PERMISSION, &p->ip, 0, 0, 0, now);
+        int rc = start_request(c, now, REQ_PERMISSION, &p->ip, 0, 0, 0, now, false);
         if (rc == 0)
                 p->inflight = true;
         return rc;
@@ -452,7 +516,7 @@ static int start_permission(struct turn_client *c, uint64_t now, struct turn_per
 
 static int start_channel(struct turn_client *c, uint64_t now, struct turn_chan *ch)
 {
-        int rc = start_request(c, now, REQ_CHANNEL, &ch->peer, ch->number, 0, 0, now);
+        int rc = start_request(c, now, REQ_CHANNEL, &ch->peer, ch->number, 0, 0, now, false);
         if (rc == 0)
                 ch->inflight = true;
         return rc;
@@ -619,7 +683,7 @@ static bool retry_with_credentials(struct turn_client *c, uint64_t now, const st
         log_debug("turn", "%s: %u, asking again with %s", stun_method_name(req_methods[r->kind]),
                   code, code == STUN_ERR_STALE_NONCE ? "a new nonce" : "credentials");
         rc = start_request(c, now, r->kind, &r->peer, r->channel, r->lifetime, retries,
-                           r->started_us);
+                           r->started_us, r->probe);
         if (rc < 0) {
                 fail(c, rc, 0, "TURN client could not build a request: %s", strerror(-rc));
                 return true;
@@ -712,8 +776,14 @@ static void on_error_response(struct turn_client *c, uint64_t now, const struct 
                 break;
         case REQ_REFRESH:
                 c->refresh_inflight = false;
+                c->probe_inflight = false;
                 if (c->state == ST_CLOSING)
                         set_closed(c); /* 437 included: the allocation is gone either way */
+                else if (code == STUN_ERR_ALLOCATION_MISMATCH && r->probe)
+                        /* It answers, so it runs: a server that forgot us has restarted. */
+                        fail(c, -ENOENT, code,
+                             "TURN server %s lost our allocation (%u %s): it restarted",
+                             c->server_str, code, stun_error_reason(code));
                 else if (code == STUN_ERR_ALLOCATION_MISMATCH)
                         fail(c, -ENOENT, code, "TURN server %s no longer has the allocation: %s",
                              c->server_str, what);
@@ -743,6 +813,7 @@ static void on_success(struct turn_client *c, uint64_t now, const struct turn_re
                 break;
         case REQ_REFRESH:
                 c->refresh_inflight = false;
+                c->probe_inflight = false;
                 if (c->state == ST_CLOSING) {
                         set_closed(c);
                 } else if (c->state == ST_ALLOCATED) {
@@ -750,6 +821,15 @@ static void on_success(struct turn_client *c, uint64_t now, const struct turn_re
                                 c->lifetime = m->lifetime;
                         c->refresh_at = add_s(now, alloc_refresh_delay(c->lifetime));
                         log_debug("turn", "allocation refreshed for %u s", c->lifetime);
+                        if (r->probe) {
+                                /* The server is fine: the silence is the peer's (ICE decides). */
+                                if (c->probes_answered < TURN_PROBE_BACKOFF_MAX)
+                                        c->probes_answered++;
+                                log_debug("turn",
+                                          "TURN server %s answered the check after %.1f s: the "
+                                          "allocation is there",
+                                          c->server_str, (double)(now - r->started_us) / 1e6);
+                        }
                 }
                 break;
         case REQ_PERMISSION: {
@@ -807,6 +887,7 @@ static void handle_response(struct turn_client *c, uint64_t now, const struct st
         }
         if (stun_txn_match_response(c->txns, now, m->txid, NULL) < 0)
                 return;
+        heard(c, now, false);
         struct turn_req r = *found;
         remove_req(c, found);
         if (m->cls == STUN_CLASS_SUCCESS)
@@ -815,7 +896,7 @@ static void handle_response(struct turn_client *c, uint64_t now, const struct st
                 on_error_response(c, now, &r, m);
 }
 
-static void handle_data_indication(struct turn_client *c, const struct stun_msg *m)
+static void handle_data_indication(struct turn_client *c, uint64_t now, const struct stun_msg *m)
 {
         if (!m->has_data || m->xor_peer_count < 1) {
                 log_debug("turn", "dropping a Data indication without peer or data");
@@ -827,6 +908,7 @@ static void handle_data_indication(struct turn_client *c, const struct stun_msg 
                 log_debug("turn", "dropping data from a peer without permission");
                 return;
         }
+        heard(c, now, true);
         emit_data(c, peer, 0, m->data.data, m->data.len);
 }
 
@@ -845,8 +927,10 @@ static void handle_frame(struct turn_client *c, uint64_t now, const uint8_t *dat
                                   cd.channel);
                         return;
                 }
-                if (c->state == ST_ALLOCATED)
+                if (c->state == ST_ALLOCATED) {
+                        heard(c, now, true);
                         emit_data(c, &ch->peer, ch->number, cd.data, cd.len);
+                }
                 return;
         }
         struct stun_msg m;
@@ -865,7 +949,7 @@ static void handle_frame(struct turn_client *c, uint64_t now, const uint8_t *dat
                 break;
         case STUN_CLASS_INDICATION:
                 if (m.method == STUN_METHOD_DATA && c->state == ST_ALLOCATED)
-                        handle_data_indication(c, &m);
+                        handle_data_indication(c, now, &m);
                 break;
         default:
                 log_debug("turn", "ignoring a %s request from the server",
@@ -897,8 +981,14 @@ static void on_request_timeout(struct turn_client *c, uint64_t now, const uint8_
                 break;
         case REQ_REFRESH:
                 c->refresh_inflight = false;
+                c->probe_inflight = false;
                 if (c->state == ST_CLOSING)
                         set_closed(c);
+                else if (r.probe)
+                        fail(c, -ETIMEDOUT, 0,
+                             "TURN server %s stopped answering: nothing from it for %.1f s, and no "
+                             "answer to a refresh within %.1f s%s",
+                             c->server_str, (double)(now - c->last_heard_us) / 1e6, secs, note);
                 else
                         fail(c, -ETIMEDOUT, 0,
                              "TURN server %s did not answer the allocation refresh after %.1f s%s",
@@ -993,7 +1083,7 @@ int turn_client_start(struct turn_client *c, uint64_t now_us)
                 return -EINVAL;
         if (c->state != ST_IDLE)
                 return -EALREADY;
-        int rc = start_request(c, now_us, REQ_ALLOCATE, NULL, 0, 0, 0, now_us);
+        int rc = start_request(c, now_us, REQ_ALLOCATE, NULL, 0, 0, 0, now_us, false);
         if (rc < 0)
                 return rc;
         c->state = ST_ALLOCATING;
@@ -1014,7 +1104,7 @@ int turn_client_close(struct turn_client *c, uint64_t now_us)
         }
         cancel_all(c);
         c->state = ST_CLOSING;
-        int rc = start_request(c, now_us, REQ_REFRESH, NULL, 0, 0, 0, now_us);
+        int rc = start_request(c, now_us, REQ_REFRESH, NULL, 0, 0, 0, now_us, false);
         if (rc < 0) {
                 set_closed(c);
                 return rc;
@@ -1151,14 +1241,16 @@ int turn_client_send(struct turn_client *c, uint64_t now_us, const struct addr *
         if (len > TURN_MAX_DATA)
                 return -EMSGSIZE;
         struct turn_chan *ch = find_chan_peer(c, peer);
-        if (ch && ch->state == PEER_OK) {
-                send_to_peer(c, peer, data, len);
-                return 0;
-        }
         struct turn_perm *p = find_perm(c, peer);
-        if (p && p->state == PEER_FAILED)
+        if (!(ch && ch->state == PEER_OK) && p && p->state == PEER_FAILED)
                 return -EACCES;
-        if (p && p->state == PEER_OK) {
+        /*
+         * A STUN request to a peer (an ICE check or consent check) expects an answer through the
+         * server; other data may well go one way only.
+         */
+        if (!c->unanswered_us && is_stun_request(data, len))
+                c->unanswered_us = now_us;
+        if ((ch && ch->state == PEER_OK) || (p && p->state == PEER_OK)) {
                 send_to_peer(c, peer, data, len);
                 return 0;
         }
@@ -1215,6 +1307,8 @@ uint64_t turn_client_next_deadline(const struct turn_client *c)
                 return d;
         if (!c->refresh_inflight && c->refresh_at < d)
                 d = c->refresh_at;
+        if (probe_due(c) < d)
+                d = probe_due(c);
         for (size_t i = 0; i < c->nperms; i++)
                 if (c->perms[i].state == PEER_OK && !c->perms[i].inflight &&
                     c->perms[i].refresh_at < d)
@@ -1235,8 +1329,11 @@ void turn_client_handle_timeout(struct turn_client *c, uint64_t now_us)
         if (c->state != ST_ALLOCATED)
                 return;
         int rc = 0;
-        if (!c->refresh_inflight && c->refresh_at <= now_us)
-                rc = start_request(c, now_us, REQ_REFRESH, NULL, 0, c->lifetime_req, 0, now_us);
+        if (probe_due(c) <= now_us)
+                rc = start_probe(c, now_us);
+        else if (!c->refresh_inflight && c->refresh_at <= now_us)
+                rc = start_request(c, now_us, REQ_REFRESH, NULL, 0, c->lifetime_req, 0, now_us,
+                                   false);
         for (size_t i = 0; rc == 0 && i < c->nperms; i++) {
                 struct turn_perm *p = &c->perms[i];
                 if (p->state == PEER_OK && !p->inflight && p->refresh_at <= now_us)
@@ -1250,6 +1347,15 @@ void turn_client_handle_timeout(struct turn_client *c, uint64_t now_us)
         if (rc < 0)
                 fail(c, rc, 0, "TURN client could not build a refresh: %s", strerror(-rc));
         pump(c, now_us);
+}
+
+void turn_client_set_watched(struct turn_client *c, bool watched)
+{
+        if (!c || c->watched == watched)
+                return;
+        c->watched = watched;
+        c->probes_answered = 0;
+        c->unanswered_us = 0;
 }
 
 int turn_client_relayed_address(const struct turn_client *c, struct addr *out)

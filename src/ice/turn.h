@@ -31,6 +31,18 @@
 #define TURN_PERMISSION_REFRESH_S  240u
 #define TURN_CHANNEL_LIFETIME_S    600u
 #define TURN_CHANNEL_REFRESH_S     540u
+/*
+ * Watching the server of an allocation that carries the call (turn_client_set_watched): when a
+ * STUN request relayed to a peer (an ICE consent check) has waited TURN_PROBE_UNANSWERED_MS and
+ * nothing at all came back from the server (no response, no peer data) for TURN_PROBE_SILENCE_MS,
+ * a Refresh goes out at once with a short budget: sent at 0, 0.5 and 1.5 s (once on TCP/TLS),
+ * given up at TURN_PROBE_BUDGET_MS.
+ */
+#define TURN_PROBE_SILENCE_MS    3000u
+#define TURN_PROBE_UNANSWERED_MS 1000u
+#define TURN_PROBE_BUDGET_MS     3000u
+/* After an answered check, the silence that triggers the next one doubles, up to 8 times. */
+#define TURN_PROBE_BACKOFF_MAX 3u
 /* How many times one request is re-sent after 438 Stale Nonce before the client gives up. */
 #define TURN_MAX_NONCE_RETRIES 3u
 /* Bounds so a misbehaving caller or peer fails cleanly instead of eating memory. */
@@ -135,6 +147,18 @@ int turn_client_send(struct turn_client *c, uint64_t now_us, const struct addr *
 int turn_client_poll_output(struct turn_client *c, struct turn_output *out);
 uint64_t turn_client_next_deadline(const struct turn_client *c);
 void turn_client_handle_timeout(struct turn_client *c, uint64_t now_us);
+
+/*
+ * The allocation carries the call (the selected ICE pair is relayed through it): watch the
+ * server, and when it falls silent while a check to the peer waits for its answer (see
+ * TURN_PROBE_SILENCE_MS), check at once that it still holds the allocation, instead of at the
+ * next scheduled refresh. 437 Allocation Mismatch (the server restarted and forgot us), another
+ * error, no answer within TURN_PROBE_BUDGET_MS, fail the client (TURN_OUT_FAILED, the reason
+ * names the server). An answer means the server is fine and the silence is the peer's: the client
+ * carries on (ICE consent decides), and waits twice as long before the next check, until data
+ * from a peer arrives again. Off by default.
+ */
+void turn_client_set_watched(struct turn_client *c, bool watched);
 
 /* The relayed address once allocated. Returns 0 or -ENOTCONN. */
 int turn_client_relayed_address(const struct turn_client *c, struct addr *out);

@@ -166,6 +166,8 @@ struct gcc {
         /* Feedback scratch, sized to the ring: statuses past it cannot match a sent packet. */
         struct rtcp_twcc_status status[GCC_HISTORY];
         struct result res[GCC_HISTORY];
+        struct gcc_packet_report rep[GCC_HISTORY];
+        enum gcc_feedback fb_kind; /* the kind of the last feedback */
         bool have_ref;
         int64_t ref; /* reference time, unwrapped, 64 ms units */
         uint32_t ref_raw;
@@ -849,17 +851,29 @@ static int result_cmp(const void *a, const void *b)
         return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-void gcc_on_twcc(struct gcc *g, uint64_t now, const struct rtcp_twcc *fb)
+/*
+ * Feedback of another kind than before: its arrival times are on another clock, so the delay
+ * filters, the acknowledged-rate window and the minimum one-way delay start over.
+ */
+static void switch_kind(struct gcc *g, enum gcc_feedback kind)
 {
-        if (!g || !fb)
-                return;
-        int n = rtcp_twcc_decode(fb, g->status, GCC_HISTORY);
-        if (n < 0) {
-                g->st.malformed++;
-                return;
+        if (g->fb_kind != GCC_FEEDBACK_NONE && g->fb_kind != kind) {
+                delay_reset(g);
+                g->have_owd = false;
+                g->ack_started = false;
+                g->ack_head = g->ack_n = 0;
+                g->ack_sum = 0;
+                g->have_seen = false;
         }
-        if (n > (int)GCC_HISTORY)
-                n = GCC_HISTORY;
+        g->fb_kind = kind;
+}
+
+void gcc_on_feedback(struct gcc *g, uint64_t now, enum gcc_feedback kind,
+                     const struct gcc_packet_report *reports, size_t n)
+{
+        if (!g || (!reports && n > 0))
+                return;
+        switch_kind(g, kind);
         g->st.feedback_count++;
         g->have_fb = true;
         g->last_fb = now;
@@ -881,31 +895,14 @@ void gcc_on_twcc(struct gcc *g, uint64_t now, const struct rtcp_twcc *fb)
                 g->outage_bps = 0;
                 g->rc.last_change = now;
         }
-
-        /* The 24-bit reference time wraps every 12.4 days: unwrap it like a sequence number. */
-        uint32_t raw = (uint32_t)fb->reference_time & 0xffffff;
-        if (!g->have_ref) {
-                g->have_ref = true;
-                g->ref = raw;
-        } else {
-                int64_t d = (int64_t)((raw - g->ref_raw) & 0xffffff);
-                if (d >= 0x800000)
-                        d -= 0x1000000;
-                g->ref += d;
-        }
-        g->ref_raw = raw;
         if (!g->have_sent)
                 return;
 
-        int64_t base = unwrap16(g->last_seq, fb->base_seq);
-        int64_t t = g->ref * 64000;
         size_t nres = 0;
         uint64_t newest_send = 0;
-        for (int i = 0; i < n; i++) {
-                const struct rtcp_twcc_status *s = &g->status[i];
-                if (s->received)
-                        t += s->delta_us;
-                int64_t seq = base + i;
+        for (size_t i = 0; i < n; i++) {
+                const struct gcc_packet_report *s = &reports[i];
+                int64_t seq = unwrap16(g->last_seq, s->seq);
                 struct sent *p = &g->ring[seq & RING_MASK];
                 if (seq > g->last_seq || p->seq != seq) {
                         g->st.unknown++;
@@ -934,7 +931,10 @@ void gcc_on_twcc(struct gcc *g, uint64_t now, const struct rtcp_twcc *fb)
                 }
                 p->state = PKT_ACKED;
                 g->st.acked++;
-                g->res[nres++] = (struct result){seq, p->send_us, t, p->size, p->probe};
+                /* Received at an unknown time (RFC 8888 allows it): counts against loss only. */
+                if (!s->has_arrival || nres == GCC_HISTORY)
+                        continue;
+                g->res[nres++] = (struct result){seq, p->send_us, s->arrival_us, p->size, p->probe};
                 if (p->send_us > newest_send)
                         newest_send = p->send_us;
         }
@@ -1000,6 +1000,42 @@ void gcc_on_twcc(struct gcc *g, uint64_t now, const struct rtcp_twcc *fb)
         update_target(g);
         probe_continue(g, now);
         probe_periodic(g, now);
+}
+
+void gcc_on_twcc(struct gcc *g, uint64_t now, const struct rtcp_twcc *fb)
+{
+        if (!g || !fb)
+                return;
+        int n = rtcp_twcc_decode(fb, g->status, GCC_HISTORY);
+        if (n < 0) {
+                g->st.malformed++;
+                return;
+        }
+        if (n > (int)GCC_HISTORY)
+                n = GCC_HISTORY;
+        /* The 24-bit reference time wraps every 12.4 days: unwrap it like a sequence number. */
+        uint32_t raw = (uint32_t)fb->reference_time & 0xffffff;
+        if (!g->have_ref) {
+                g->have_ref = true;
+                g->ref = raw;
+        } else {
+                int64_t d = (int64_t)((raw - g->ref_raw) & 0xffffff);
+                if (d >= 0x800000)
+                        d -= 0x1000000;
+                g->ref += d;
+        }
+        g->ref_raw = raw;
+        int64_t t = g->ref * 64000;
+        for (int i = 0; i < n; i++) {
+                const struct rtcp_twcc_status *s = &g->status[i];
+                if (s->received)
+                        t += s->delta_us;
+                g->rep[i] = (struct gcc_packet_report){.seq = s->seq,
+                                                       .received = s->received,
+                                                       .has_arrival = s->received,
+                                                       .arrival_us = t};
+        }
+        gcc_on_feedback(g, now, GCC_FEEDBACK_TWCC, g->rep, (size_t)n);
 }
 
 void gcc_on_remb(struct gcc *g, uint64_t now, uint64_t bps)
@@ -1102,4 +1138,5 @@ void gcc_get_stats(const struct gcc *g, struct gcc_stats *out)
         out->loss_ratio = g->loss_ratio;
         out->rtt_us = g->rtt_us;
         out->queue_us = g->queue_us > 0 ? (uint64_t)g->queue_us : 0;
+        out->feedback = g->fb_kind;
 }

@@ -24,9 +24,15 @@
  * Without transport feedback (the peer only does REMB and receiver reports) the delay-based part
  * stays out: target = min(loss-based from receiver reports, REMB).
  *
+ * Transport feedback comes in two kinds, both turned into the same per-packet reports ("packet
+ * seq received at remote time t", or lost): transport-wide feedback (gcc_on_twcc, the packets'
+ * transport-wide numbers) and RFC 8888 congestion control feedback (rtp/ccfb.h maps its
+ * per-SSRC RTP sequence numbers back to the numbers given here, then gcc_on_feedback). The two
+ * have different remote clocks: when the kind changes, the delay filters start over.
+ *
  * Driving it:
  *     gcc_on_packet_sent(g, now, seq, size);    every packet with a transport-wide seq number
- *     gcc_on_twcc / gcc_on_remb / gcc_on_receiver_report as RTCP arrives
+ *     gcc_on_twcc (or gcc_on_feedback) / gcc_on_remb / gcc_on_receiver_report as RTCP arrives
  *     if now >= gcc_next_deadline(g): gcc_handle_timeout(g, now);
  *     after any of these: use gcc_target_bps(g), and drain gcc_poll_probe (below).
  *
@@ -47,6 +53,7 @@
 #ifndef RTCPEER_RTP_GCC_H
 #define RTCPEER_RTP_GCC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +75,20 @@ struct gcc_probe {
         uint32_t bps;         /* rate to send the cluster at */
         size_t bytes;         /* send at least this much (whole packets on the wire)... */
         uint32_t min_packets; /* ...and at least this many packets */
+};
+
+enum gcc_feedback {
+        GCC_FEEDBACK_NONE = 0,
+        GCC_FEEDBACK_TWCC, /* transport-wide (draft-holmer-rmcat-transport-wide-cc-extensions) */
+        GCC_FEEDBACK_CCFB, /* RFC 8888 */
+};
+
+/* One sent packet's fate, as transport feedback tells it. */
+struct gcc_packet_report {
+        uint16_t seq;       /* the number the packet was given to gcc_on_packet_sent with */
+        bool received;      /* false: reported lost (it may still be reported received later) */
+        bool has_arrival;   /* received, and arrival_us is known (RFC 8888 may not know it) */
+        int64_t arrival_us; /* remote clock, any origin; one clock per feedback kind */
 };
 
 enum gcc_usage {
@@ -101,6 +122,7 @@ struct gcc_stats {
         uint32_t last_probe_bps; /* last cluster estimate */
         uint64_t timeouts;       /* feedback timeouts (estimate halved) */
         uint64_t delay_resets;   /* delay filters restarted: remote clock jump, reordering, gap */
+        int feedback;            /* enum gcc_feedback: the kind of the last transport feedback */
 };
 
 struct gcc;
@@ -116,6 +138,12 @@ void gcc_on_packet_sent(struct gcc *g, uint64_t now, uint16_t twcc_seq, size_t s
 int gcc_probe_sent(struct gcc *g, uint16_t twcc_seq, uint16_t id);
 /* A transport feedback for our packets (already parsed). */
 void gcc_on_twcc(struct gcc *g, uint64_t now, const struct rtcp_twcc *fb);
+/*
+ * Transport feedback already reduced to per-packet reports, in any order (RFC 8888 feedback
+ * through rtp/ccfb.h; gcc_on_twcc comes here too). Counts as one feedback.
+ */
+void gcc_on_feedback(struct gcc *g, uint64_t now, enum gcc_feedback kind,
+                     const struct gcc_packet_report *reports, size_t n);
 /* The peer's REMB: its estimate caps ours. */
 void gcc_on_remb(struct gcc *g, uint64_t now, uint64_t bps);
 /* A report block about our stream: loss (fraction_lost/256) counts only while no transport

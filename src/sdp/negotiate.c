@@ -266,6 +266,12 @@ static const char *const audio_fb[] = {"transport-cc"};
 static const char *const video_fb[] = {"goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"};
 #define OPUS_FMTP "minptime=10;useinbandfec=1"
 
+/* What the caller asked for; both kinds unless told otherwise. */
+static enum sdp_feedback feedback_of(const struct sdp_local *l)
+{
+        return l->feedback != SDP_FEEDBACK_DEFAULT ? l->feedback : SDP_FEEDBACK_BOTH;
+}
+
 static bool fb_supported(enum sdp_media_type t, const char *fb)
 {
         const char *const *list = t == SDP_MEDIA_AUDIO ? audio_fb : video_fb;
@@ -321,8 +327,9 @@ static int offer_rtp_section(struct sdp_media *m, const struct sdp_local *l, enu
         m->rtcp = xstrdup("9 IN IP4 0.0.0.0");
         if (!m->rtcp)
                 return -ENOMEM;
+        enum sdp_feedback fb = feedback_of(l);
         rc = add_extmap(m, SDP_EXT_MID_ID, SDP_DIR_NONE, SDP_EXT_MID_URI);
-        if (rc == 0)
+        if (rc == 0 && fb != SDP_FEEDBACK_CCFB)
                 rc = add_extmap(m, SDP_EXT_TWCC_ID, SDP_DIR_NONE, SDP_EXT_TWCC_URI);
         m->direction = dir;
         m->rtcp_mux = true;
@@ -333,18 +340,23 @@ static int offer_rtp_section(struct sdp_media *m, const struct sdp_local *l, enu
                 if (!c)
                         return -ENOMEM;
                 for (size_t i = 0; i < sizeof(audio_fb) / sizeof(audio_fb[0]) && rc == 0; i++)
-                        rc = push_str(&c->fb, &c->n_fb, audio_fb[i]);
+                        if (fb != SDP_FEEDBACK_CCFB || strcmp(audio_fb[i], SDP_FB_TWCC) != 0)
+                                rc = push_str(&c->fb, &c->n_fb, audio_fb[i]);
         } else {
                 c = add_codec(m, SDP_PT_VP8, "VP8", 90000, 0, NULL);
                 if (!c)
                         return -ENOMEM;
                 for (size_t i = 0; i < sizeof(video_fb) / sizeof(video_fb[0]) && rc == 0; i++)
-                        rc = push_str(&c->fb, &c->n_fb, video_fb[i]);
+                        if (fb != SDP_FEEDBACK_CCFB || strcmp(video_fb[i], SDP_FB_TWCC) != 0)
+                                rc = push_str(&c->fb, &c->n_fb, video_fb[i]);
                 char apt[16];
                 snprintf(apt, sizeof(apt), "apt=%d", SDP_PT_VP8);
                 if (rc == 0 && !add_codec(m, SDP_PT_RTX, "rtx", 90000, 0, apt))
                         return -ENOMEM;
         }
+        /* RFC 8888 section 6: the wildcard, since it covers every payload type (rtx too). */
+        if (rc == 0 && fb != SDP_FEEDBACK_TWCC)
+                rc = sdp_media_add_fb_all(m, SDP_FB_CCFB);
         if (rc == 0 && sends(dir))
                 rc = add_send_ids(m, l, t);
         return rc;
@@ -586,9 +598,12 @@ static int answer_rtp_section(struct sdp_media *am, const struct sdp *offer,
         am->rtcp = xstrdup("9 IN IP4 0.0.0.0");
         if (!am->rtcp)
                 return -ENOMEM;
+        enum sdp_feedback fb = feedback_of(l);
         for (size_t i = 0; i < om->n_extmaps && rc == 0; i++) {
                 const struct sdp_extmap *e = &om->extmaps[i];
-                if (strcmp(e->uri, SDP_EXT_MID_URI) != 0 && strcmp(e->uri, SDP_EXT_TWCC_URI) != 0)
+                bool twcc = strcmp(e->uri, SDP_EXT_TWCC_URI) == 0;
+                if ((strcmp(e->uri, SDP_EXT_MID_URI) != 0 && !twcc) ||
+                    (twcc && fb == SDP_FEEDBACK_CCFB))
                         continue;
                 enum sdp_direction d = e->dir;
                 if (d == SDP_DIR_SENDONLY || d == SDP_DIR_RECVONLY)
@@ -606,15 +621,23 @@ static int answer_rtp_section(struct sdp_media *am, const struct sdp *offer,
                     : NULL;
         if (!c)
                 return -ENOMEM;
-        for (size_t i = 0; oc && i < oc->n_fb && rc == 0; i++)
-                if (fb_supported(om->type, oc->fb[i]))
+        bool ccfb = false;
+        for (size_t i = 0; oc && i < oc->n_fb && rc == 0; i++) {
+                if (strcmp(oc->fb[i], SDP_FB_CCFB) == 0)
+                        ccfb = fb != SDP_FEEDBACK_TWCC;
+                else if (fb_supported(om->type, oc->fb[i]) &&
+                         (fb != SDP_FEEDBACK_CCFB || strcmp(oc->fb[i], SDP_FB_TWCC) != 0))
                         rc = push_str(&c->fb, &c->n_fb, oc->fb[i]);
+        }
         if (rc == 0 && v->pt_rtx >= 0) {
                 char apt[16];
                 snprintf(apt, sizeof(apt), "apt=%d", v->pt_main);
                 if (!add_codec(am, (unsigned)v->pt_rtx, "rtx", 90000, 0, apt))
                         return -ENOMEM;
         }
+        /* Offered per payload type or as the wildcard: answered as the wildcard (RFC 8888 6). */
+        if (rc == 0 && ccfb)
+                rc = sdp_media_add_fb_all(am, SDP_FB_CCFB);
         if (rc == 0 && sends(am->direction))
                 rc = add_send_ids(am, l, om->type);
         return rc;

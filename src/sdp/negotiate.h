@@ -3,7 +3,7 @@
  *
  * What rtcpeer speaks: audio opus/48000/2, video VP8/90000 with rtx, data channels over
  * UDP/DTLS/SCTP (also the older DTLS/SCTP + a=sctpmap form when answering), header extensions
- * sdes:mid and transport-wide-cc.
+ * sdes:mid and transport-wide-cc, congestion control feedback transport-cc and RFC 8888 ccfb.
  */
 #ifndef RTCPEER_SDP_NEGOTIATE_H
 #define RTCPEER_SDP_NEGOTIATE_H
@@ -23,9 +23,24 @@
 #define SDP_DEFAULT_MAX_MESSAGE_SIZE 65536
 #define SDP_EXT_MID_URI              "urn:ietf:params:rtp-hdrext:sdes:mid"
 #define SDP_EXT_TWCC_URI             "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+/* RFC 8888 congestion control feedback, offered and answered as a=rtcp-fb:* ack ccfb. */
+#define SDP_FB_CCFB "ack ccfb"
+#define SDP_FB_TWCC "transport-cc"
 /* Ids in our offers, the same in every section of the bundle. */
 #define SDP_EXT_MID_ID  1
 #define SDP_EXT_TWCC_ID 2
+
+/*
+ * Which congestion control feedback for audio and video we offer, and accept in an answer:
+ * transport-wide (a=rtcp-fb transport-cc and its header extension), RFC 8888 (ack ccfb), or both.
+ * SDP_FEEDBACK_DEFAULT is both. (The shell maps the RTCPEER_FEEDBACK test aid onto this.)
+ */
+enum sdp_feedback {
+        SDP_FEEDBACK_DEFAULT = 0,
+        SDP_FEEDBACK_BOTH,
+        SDP_FEEDBACK_TWCC,
+        SDP_FEEDBACK_CCFB,
+};
 
 /* Our side. Strings and arrays belong to the caller and are copied. */
 struct sdp_local {
@@ -48,6 +63,7 @@ struct sdp_local {
         uint32_t audio_ssrc;
         uint32_t video_ssrc;
         uint32_t video_rtx_ssrc; /* 0: no rtx stream announced */
+        enum sdp_feedback feedback;
 };
 
 /* Our offer: audio, video, application sections for what is enabled, all in one BUNDLE. */

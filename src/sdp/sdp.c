@@ -559,6 +559,7 @@ static void media_clear(struct sdp_media *m)
                 free_strs(m->codecs[i].fb, m->codecs[i].n_fb);
         }
         free(m->codecs);
+        free_strs(m->fb_all, m->n_fb_all);
         free_strs(m->fmts, m->n_fmts);
         free(m->info);
         free_strs(m->bw, m->n_bw);
@@ -1036,12 +1037,8 @@ static int parse_rtcp_fb(struct parser *p, char *v)
         int rc;
         if (strcmp(tok, "*") == 0) {
                 /* A wildcard applies to every payload type of the section. */
-                for (size_t i = 0; i < p->m->n_codecs; i++) {
-                        rc = push_str(&p->m->codecs[i].fb, &p->m->codecs[i].n_fb, fb);
-                        if (rc < 0)
-                                return fail(p, rc, "out of memory");
-                }
-                return 0;
+                rc = sdp_media_add_fb_all(p->m, fb);
+                return rc < 0 ? fail(p, rc, "out of memory") : 0;
         }
         struct sdp_codec *c;
         rc = attr_pt(p, "rtcp-fb", tok, &c);
@@ -1530,6 +1527,22 @@ const struct sdp_codec *sdp_media_codec(const struct sdp_media *m, unsigned pt)
         return NULL;
 }
 
+int sdp_media_add_fb_all(struct sdp_media *m, const char *fb)
+{
+        int rc = push_str(&m->fb_all, &m->n_fb_all, fb);
+        for (size_t i = 0; i < m->n_codecs && rc == 0; i++)
+                rc = push_str(&m->codecs[i].fb, &m->codecs[i].n_fb, fb);
+        return rc;
+}
+
+static bool in_strs(char *const *arr, size_t n, const char *s)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(arr[i], s) == 0)
+                        return true;
+        return false;
+}
+
 const char *sdp_media_attr(const struct sdp_media *m, const char *name)
 {
         for (size_t i = 0; i < m->n_attrs; i++)
@@ -1666,10 +1679,14 @@ static int write_media(const struct sdp_media *m, struct buf *out)
                                          : put(out, "a=rtpmap:%u %s/%u", c->pt, c->name, c->clock);
                 }
                 for (size_t j = 0; j < c->n_fb && rc == 0; j++)
-                        rc = put(out, "a=rtcp-fb:%u %s", c->pt, c->fb[j]);
+                        if (!in_strs(m->fb_all, m->n_fb_all, c->fb[j]))
+                                rc = put(out, "a=rtcp-fb:%u %s", c->pt, c->fb[j]);
                 if (rc == 0 && c->fmtp)
                         rc = put(out, "a=fmtp:%u %s", c->pt, c->fmtp);
         }
+        /* After the rtpmap lines: some parsers apply a wildcard only to codecs seen so far. */
+        for (size_t i = 0; i < m->n_fb_all && m->rtp && rc == 0; i++)
+                rc = put(out, "a=rtcp-fb:* %s", m->fb_all[i]);
         for (size_t i = 0; i < m->n_ssrc_groups && rc == 0; i++) {
                 const struct sdp_ssrc_group *g = &m->ssrc_groups[i];
                 if (!g->n_ssrcs)

@@ -173,6 +173,10 @@ struct sdp_media {
         bool rtp; /* proto is an RTP profile: formats are payload types, kept in codecs[] */
         struct sdp_codec *codecs; /* RTP: one per format, in m= line order */
         size_t n_codecs;
+        /* a=rtcp-fb:* values. Parsing also adds them to every codec's fb, and writing puts them
+         * once as a=rtcp-fb:* (after the codecs), not per payload type. */
+        char **fb_all;
+        size_t n_fb_all;
         char **fmts; /* non-RTP: the format tokens ("webrtc-datachannel", "5000") */
         size_t n_fmts;
 
@@ -299,5 +303,7 @@ enum sdp_direction sdp_media_direction(const struct sdp *s, const struct sdp_med
 const struct sdp_codec *sdp_media_codec(const struct sdp_media *m, unsigned pt);
 /* Value of the first preserved attribute `name` ("" for a flag), or NULL. */
 const char *sdp_media_attr(const struct sdp_media *m, const char *name);
+/* Adds an a=rtcp-fb:* value: to fb_all and to every codec the section has now. 0 or -ENOMEM. */
+int sdp_media_add_fb_all(struct sdp_media *m, const char *fb);
 
 #endif

@@ -77,6 +77,38 @@ if command -v script >/dev/null; then
 	fi
 fi
 
+# RFC 8888 feedback between two rtcpeers: the offerer offers only ccfb (RTCPEER_FEEDBACK=ccfb),
+# so neither side has transport-cc; the offerer's estimate must still follow a 600 kbit/s
+# bottleneck on the answerer (without any transport feedback it would start at the configured
+# 1650 kbit/s and only loss would bring it down).
+rm -f "$T/o2a" "$T/a2o" && mkfifo "$T/o2a" "$T/a2o"
+RTCPEER_FEEDBACK=ccfb "$RTCPEER" offer --video test:320x240@30 --video-bitrate 1500 --duration 8 \
+	--stats "$T/co.jsonl" --signal-out "$T/o2a" --signal-in "$T/a2o" </dev/null >/dev/null 2>"$T/co.err" &
+op=$!
+"$RTCPEER" answer --record-video "$T/ca.ivf" --impair rate=600kbit,delay=20ms \
+	--signal-in "$T/o2a" --signal-out "$T/a2o" </dev/null >/dev/null 2>"$T/ca.err"
+acode=$?
+wait "$op"; ocode=$?
+if [ "$ocode" -eq 0 ] && [ "$acode" -eq 0 ]; then
+	python3 - "$T/co.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+cps = [s for r in rows for s in r["stats"] if s["type"] == "candidate-pair" and "availableOutgoingBitrate" in s]
+late = [s["availableOutgoingBitrate"] for s in cps[3:]]
+kinds = {s.get("rtcpeerBweFeedback") for s in cps[1:]}
+mean = sum(late) / len(late) if late else 0
+good = kinds == {"ccfb"} and 200000 <= mean <= 900000
+print(("ok - " if good else "not ok - ") + f"ccfb: feedback {sorted(map(str, kinds))}, availableOutgoingBitrate "
+      f"{mean / 1e3:.0f} kbit/s from 3 s on (min {min(late or [0]) / 1e3:.0f}, max {max(late or [0]) / 1e3:.0f}) "
+      "through a 600 kbit/s bottleneck")
+sys.exit(0 if good else 1)
+PY
+	[ $? -eq 0 ] && passed=$((passed + 1)) || failed=$((failed + 1))
+else
+	not_ok "ccfb call exits $ocode/$acode"
+	tail -3 "$T/co.err" "$T/ca.err"
+fi
+
 # "--stats -" would mix with --data on stdout.
 "$RTCPEER" offer --data --stats - </dev/null >/dev/null 2>"$T/err"
 [ $? -eq 2 ] && check_one_line "$T/err" "--stats - with --data refused" "would mix" || not_ok "--stats - --data accepted"

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/buf.h"
+#include "rtp/ccfb.h"
 #include "rtp/gcc.h"
 #include "rtp/rtcp.h"
 #include "rtp/twcc.h"
@@ -19,8 +20,10 @@
  * A simulated path, on a virtual clock: the sender paces 1200-byte packets at gcc_target_bps
  * (or a probe cluster at its rate) into a bottleneck (rate schedule, FIFO with drop tail,
  * optional random loss before it, propagation delay). The receiver feeds arrivals to the real
- * TWCC feedback generator (twcc.c, on its own clock with an offset), and the feedback datagrams
- * come back after the propagation delay and are parsed with the RTCP parser, as in a call.
+ * TWCC feedback generator (twcc.c, on its own clock with an offset), or with `ccfb` the RFC 8888
+ * one (ccfb.c: two streams, each with its own RTP sequence numbers, mapped back to transport-wide
+ * numbers by the sending side), and the feedback datagrams come back after the propagation delay
+ * and are parsed with the RTCP parser, as in a call.
  * An optional AIMD flow (Reno-like, ACK-clocked) shares the bottleneck.
  */
 
@@ -50,6 +53,8 @@ struct scenario {
         bool no_twcc;           /* the peer sends only receiver reports and REMB */
         uint64_t feedback_stop; /* 0: never */
         uint64_t clock_offset;  /* receiver clock minus ours */
+        bool ccfb;              /* RFC 8888 feedback instead of transport-wide feedback */
+        uint64_t ntp_offset;    /* ccfb: the receiver's NTP time minus its clock */
         uint16_t first_seq;
         uint64_t remb_at;
         uint64_t remb_bps;
@@ -124,6 +129,8 @@ struct arrival {
         uint64_t t;
         int flow;
         uint16_t seq;
+        uint32_t ssrc; /* ccfb: the RTP stream and its own sequence number */
+        uint16_t rtp_seq;
 };
 
 struct fifo {
@@ -182,15 +189,24 @@ static size_t fb_min(const struct fb_list *l)
         return k;
 }
 
-static void deliver_feedback(struct gcc *g, uint64_t now, const uint8_t *data, size_t len)
+/* As session.c: transport-wide feedback to gcc directly, RFC 8888 through the mapping. */
+static void deliver_feedback(struct gcc *g, struct ccfb_send *tx, uint64_t now, const uint8_t *data,
+                             size_t len)
 {
         struct rtcp_iter it;
         if (rtcp_iter_init(&it, data, len) < 0)
                 return;
         struct rtcp_packet p;
-        while (rtcp_iter_next(&it, &p) == 1)
-                if (p.kind == RTCP_KIND_TWCC)
+        while (rtcp_iter_next(&it, &p) == 1) {
+                const struct gcc_packet_report *r;
+                int n;
+                if (p.kind == RTCP_KIND_TWCC && !tx)
                         gcc_on_twcc(g, now, &p.u.twcc);
+                else if (p.kind == RTCP_KIND_OTHER && p.pt == RTCP_PT_RTPFB &&
+                         p.count == CCFB_FMT && tx &&
+                         (n = ccfb_send_feedback(tx, p.raw, p.raw_len, &r)) >= 0)
+                        gcc_on_feedback(g, now, GCC_FEEDBACK_CCFB, r, (size_t)n);
+        }
 }
 
 static uint64_t min64(uint64_t a, uint64_t b)
@@ -206,6 +222,11 @@ static void run(const struct scenario *sc, struct result *res)
         struct twcc_recv_config rc = {.sender_ssrc = 2, .media_ssrc = 1};
         struct twcc_recv *rx = twcc_recv_new(&rc);
         assert_non_null(rx);
+        struct ccfb_recv_config cc = {.sender_ssrc = 2, .ntp_offset_us = sc->ntp_offset};
+        struct ccfb_recv *crx = sc->ccfb ? ccfb_recv_new(&cc) : NULL;
+        struct ccfb_send *tx = sc->ccfb ? ccfb_send_new() : NULL;
+        /* ccfb: every tenth packet on an "audio" stream, the rest "video", both near a wrap. */
+        uint16_t rtp_seq[2] = {65500, 65300};
         struct link *l = calloc(1, sizeof(*l));
         struct fifo *arr = calloc(1, sizeof(*arr));
         struct fifo *acks = calloc(1, sizeof(*acks));
@@ -239,7 +260,7 @@ static void run(const struct scenario *sc, struct result *res)
                 next = min64(next, fifo_next(tcp_loss));
                 if (fbl->n)
                         next = min64(next, fbl->m[fb_min(fbl)].t);
-                uint64_t rxd = twcc_recv_next_deadline(rx);
+                uint64_t rxd = crx ? ccfb_recv_next_deadline(crx) : twcc_recv_next_deadline(rx);
                 if (rxd != UINT64_MAX)
                         next = min64(next, rxd > sc->clock_offset ? rxd - sc->clock_offset : 0);
                 next = min64(next, gcc_next_deadline(g));
@@ -256,16 +277,20 @@ static void run(const struct scenario *sc, struct result *res)
                         if (slot < MAX_SLOTS)
                                 res->bytes[a.flow][slot] += PKT;
                         if (a.flow == 0) {
-                                if (!sc->no_twcc)
+                                if (crx)
+                                        ccfb_recv_packet(crx, a.t + sc->clock_offset, a.ssrc,
+                                                         a.rtp_seq);
+                                else if (!sc->no_twcc)
                                         twcc_recv_packet(rx, a.t + sc->clock_offset, a.seq);
                         } else {
-                                fifo_push(acks, (struct arrival){a.t + sc->prop_us, 1, 0});
+                                fifo_push(acks, (struct arrival){a.t + sc->prop_us, 1, 0, 0, 0});
                         }
                 }
-                rxd = twcc_recv_next_deadline(rx);
+                rxd = crx ? ccfb_recv_next_deadline(crx) : twcc_recv_next_deadline(rx);
                 if (rxd != UINT64_MAX && rxd <= now + sc->clock_offset) {
                         buf_reset(&out);
-                        int k = twcc_recv_poll(rx, now + sc->clock_offset, &out);
+                        int k = crx ? ccfb_recv_poll(crx, now + sc->clock_offset, &out)
+                                    : twcc_recv_poll(rx, now + sc->clock_offset, &out);
                         assert_true(k >= 0);
                         bool stopped = sc->feedback_stop && now >= sc->feedback_stop;
                         if (k > 0 && !stopped) {
@@ -292,7 +317,7 @@ static void run(const struct scenario *sc, struct result *res)
                 }
                 while (fbl->n && fbl->m[fb_min(fbl)].t <= now) {
                         size_t k = fb_min(fbl);
-                        deliver_feedback(g, now, fbl->m[k].data, fbl->m[k].len);
+                        deliver_feedback(g, tx, now, fbl->m[k].data, fbl->m[k].len);
                         free(fbl->m[k].data);
                         fbl->m[k] = fbl->m[--fbl->n];
                 }
@@ -321,12 +346,13 @@ static void run(const struct scenario *sc, struct result *res)
                                 inflight++;
                                 uint64_t dep = link_send(l, now, PKT);
                                 if (dep)
-                                        fifo_push(arr, (struct arrival){dep + sc->prop_us, 1, 0});
+                                        fifo_push(arr,
+                                                  (struct arrival){dep + sc->prop_us, 1, 0, 0, 0});
                                 else
                                         fifo_push(tcp_loss,
                                                   (struct arrival){now + 2 * sc->prop_us +
                                                                        (l->last_dep - now),
-                                                                   1, 0});
+                                                                   1, 0, 0, 0});
                         }
                 }
 
@@ -344,6 +370,11 @@ static void run(const struct scenario *sc, struct result *res)
                         }
                         uint16_t s = seq++;
                         gcc_on_packet_sent(g, now, s, PKT);
+                        int stream = s % 10 == 0 ? 0 : 1;
+                        uint32_t ssrc = stream ? 0xb0b0b0b0 : 0xa0a0a0a0;
+                        uint16_t rs = rtp_seq[stream]++;
+                        if (tx)
+                                ccfb_send_packet(tx, ssrc, rs, s);
                         if (probing)
                                 assert_int_equal(gcc_probe_sent(g, s, pr.id), 0);
                         rr_sent++;
@@ -352,7 +383,8 @@ static void run(const struct scenario *sc, struct result *res)
                         } else {
                                 uint64_t dep = link_send(l, now, PKT);
                                 if (dep) {
-                                        fifo_push(arr, (struct arrival){dep + sc->prop_us, 0, s});
+                                        fifo_push(arr, (struct arrival){dep + sc->prop_us, 0, s,
+                                                                        ssrc, rs});
                                 } else {
                                         res->drops++;
                                         rr_lost++;
@@ -424,6 +456,8 @@ static void run(const struct scenario *sc, struct result *res)
         free(arr);
         free(l);
         twcc_recv_free(rx);
+        ccfb_recv_free(crx);
+        ccfb_send_free(tx);
         gcc_free(g);
 }
 
@@ -542,6 +576,88 @@ static void test_constant(void **state)
         assert_int_equal(r->drops, 0);
         assert_true(r->st.probes >= 2);
         assert_true(r->st.probe_results >= 1);
+        free(r);
+}
+
+/*
+ * The same path with RFC 8888 feedback: per-stream sequence numbers mapped back to the
+ * transport-wide ones, 1/1024 s arrival offsets. It converges like transport-wide feedback.
+ */
+static void test_ccfb_constant(void **state)
+{
+        (void)state;
+        struct scenario sc = base(1000000, 30);
+        sc.ccfb = true;
+        sc.ntp_offset = 3900000000ull * SEC;
+        struct result *r = malloc(sizeof(*r));
+        run(&sc, r);
+        double settle = settle_time(r, 0, 30, 850000, 1000000);
+        double mean = mean_target(r, 10, 30);
+        double util = goodput(r, 0, 10, 30) / 1e6;
+        print_message("1 Mbit/s, ccfb: settled in %.1f s; 10-30 s target mean %.0f%% (min %.0f%%, "
+                      "max %.0f%%), utilisation %.0f%%, queue mean %.1f ms (20-30 s max %.1f ms), "
+                      "probes %llu, probe results %llu, feedback %llu\n",
+                      settle, mean / 1e4, min_target(r, 10, 30) / 1e4, max_target(r, 10, 30) / 1e4,
+                      util * 100, mean_qdelay_ms(r, 10, 30), max_qdelay_ms(r, 20, 30),
+                      (unsigned long long)r->st.probes, (unsigned long long)r->st.probe_results,
+                      (unsigned long long)r->st.feedback_count);
+        assert_int_equal(r->st.feedback, GCC_FEEDBACK_CCFB);
+        assert_true(r->st.feedback_count > 400);
+        assert_int_equal(r->st.unknown, 0);
+        assert_true(settle >= 0 && settle <= 10);
+        assert_true(mean >= 850000 && mean <= 1000000);
+        assert_true(util >= 0.85);
+        assert_true(max_qdelay_ms(r, 20, 30) < 100);
+        assert_int_equal(r->drops, 0);
+        assert_true(r->st.probe_results >= 1);
+        free(r);
+}
+
+/* 2 -> 1 -> 2 Mbit/s with RFC 8888 feedback, the Report Timestamp wrapping at 10 s. As
+ * test_capacity_change (transport-wide feedback: 0.3 s, 0.6 s, 7.4 s), within its bounds. */
+static void test_ccfb_capacity_change(void **state)
+{
+        (void)state;
+        struct scenario sc = base(2000000, 60);
+        sc.rates[1] = (struct step){20 * SEC, 1000000};
+        sc.rates[2] = (struct step){40 * SEC, 2000000};
+        sc.nrates = 3;
+        sc.buffer_bytes = 2000000 / 8 * 3 / 10;
+        sc.ccfb = true;
+        sc.clock_offset = 777 * SEC;
+        sc.ntp_offset = 65536ull * 50000 * SEC - 777 * SEC - 10 * SEC;
+        struct result *r = malloc(sizeof(*r));
+        run(&sc, r);
+        double s1 = settle_time(r, 0, 20, 1700000, 2000000);
+        double s2 = settle_time(r, 20, 40, 850000, 1000000);
+        double s3 = settle_time(r, 40, 60, 1700000, 2000000);
+        print_message("2->1->2 Mbit/s, ccfb: settled in %.1f s, %.1f s after the drop, %.1f s "
+                      "after the recovery; queue max %.0f ms after the drop, %.1f ms at 35-40 s\n",
+                      s1, s2, s3, max_qdelay_ms(r, 20, 25), max_qdelay_ms(r, 35, 40));
+        assert_true(s1 >= 0 && s1 <= 10);
+        assert_true(s2 >= 0 && s2 <= 10);
+        assert_true(s3 >= 0 && s3 <= 12);
+        assert_true(max_qdelay_ms(r, 35, 40) < 100);
+        assert_int_equal(r->st.delay_resets, 0); /* the wrap went unnoticed */
+        free(r);
+}
+
+/* Random loss seen through RFC 8888 reports: measured right, and no overreaction. */
+static void test_ccfb_random_loss(void **state)
+{
+        (void)state;
+        struct scenario sc = base(3000000, 30);
+        sc.loss = 0.01;
+        sc.ccfb = true;
+        struct result *r = malloc(sizeof(*r));
+        run(&sc, r);
+        double mn = min_target(r, 10, 30);
+        double measured = (double)r->st.lost / (double)(r->st.lost + r->st.acked);
+        print_message("3 Mbit/s, 1%% loss, ccfb: 10-30 s target mean %.0f%%, min %.0f%% of "
+                      "capacity; loss measured %.1f%%\n",
+                      mean_target(r, 10, 30) / 3e4, mn / 3e4, 100.0 * measured);
+        assert_true(mn > 0.7 * 3000000);
+        assert_true(measured > 0.007 && measured < 0.015);
         free(r);
 }
 
@@ -742,9 +858,9 @@ static void test_duplicates_ignored(void **state)
                 if (twcc_recv_next_deadline(rx) <= now) {
                         buf_reset(&out);
                         assert_true(twcc_recv_poll(rx, now, &out) >= 0);
-                        deliver_feedback(a, now, out.data, out.len);
-                        deliver_feedback(b, now, out.data, out.len);
-                        deliver_feedback(b, now, out.data, out.len);
+                        deliver_feedback(a, NULL, now, out.data, out.len);
+                        deliver_feedback(b, NULL, now, out.data, out.len);
+                        deliver_feedback(b, NULL, now, out.data, out.len);
                 }
                 assert_int_equal(gcc_target_bps(a), gcc_target_bps(b));
         }
@@ -914,6 +1030,9 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_constant),
             cmocka_unit_test(test_capacity_change),
+            cmocka_unit_test(test_ccfb_constant),
+            cmocka_unit_test(test_ccfb_capacity_change),
+            cmocka_unit_test(test_ccfb_random_loss),
             cmocka_unit_test(test_random_loss_low),
             cmocka_unit_test(test_random_loss_high),
             cmocka_unit_test(test_competing_flow),

@@ -327,6 +327,38 @@ static void test_session_defaults(void **state)
         sdp_free(s);
 }
 
+/* a=rtcp-fb:* is kept as the wildcard: once, after the codecs, not repeated per type. */
+static void test_rtcp_fb_wildcard(void **state)
+{
+        (void)state;
+        const char *text = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                           "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\na=mid:v\r\n"
+                           "a=rtcp-fb:* ack ccfb\r\na=rtpmap:96 VP8/90000\r\n"
+                           "a=rtcp-fb:96 nack\r\na=rtcp-fb:96 ack ccfb\r\n"
+                           "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n";
+        struct sdp *s = parse_ok(text, strlen(text));
+        const struct sdp_media *m = &s->media[0];
+        assert_int_equal(m->n_fb_all, 1);
+        assert_string_equal(m->fb_all[0], "ack ccfb");
+        assert_int_equal(m->codecs[0].n_fb, 3); /* the wildcard's, nack, its own ack ccfb */
+        assert_int_equal(m->codecs[1].n_fb, 1);
+        assert_string_equal(m->codecs[1].fb[0], "ack ccfb");
+        struct buf b = BUF_INIT;
+        assert_int_equal(sdp_write(s, &b), 0);
+        buf_terminate(&b);
+        const char *w = (const char *)b.data;
+        assert_non_null(strstr(w, "a=rtcp-fb:96 nack\r\n"));
+        assert_null(strstr(w, "a=rtcp-fb:96 ack ccfb"));
+        assert_null(strstr(w, "a=rtcp-fb:97"));
+        const char *wild = strstr(w, "a=rtcp-fb:* ack ccfb\r\n");
+        assert_non_null(wild);
+        assert_null(strstr(wild + 1, "a=rtcp-fb:*"));
+        assert_true(strstr(w, "a=fmtp:97 apt=96") < wild);
+        check_round_trip("wildcard", text, strlen(text));
+        buf_free(&b);
+        sdp_free(s);
+}
+
 static void test_candidates(void **state)
 {
         (void)state;
@@ -527,6 +559,7 @@ int main(void)
             cmocka_unit_test(test_aiortc_offer_fields),
             cmocka_unit_test(test_lf_and_tolerance),
             cmocka_unit_test(test_session_defaults),
+            cmocka_unit_test(test_rtcp_fb_wildcard),
             cmocka_unit_test(test_candidates),
             cmocka_unit_test(test_bad_cases),
             cmocka_unit_test(test_unacceptable_parse),

@@ -386,6 +386,134 @@ static void test_own_offer_answer(void **state)
         assert_null(o);
 }
 
+static bool has_fb(const struct sdp_codec *c, const char *fb)
+{
+        for (size_t i = 0; i < c->n_fb; i++)
+                if (strcmp(c->fb[i], fb) == 0)
+                        return true;
+        return false;
+}
+
+static bool has_twcc_ext(const struct sdp_media *m)
+{
+        for (size_t i = 0; i < m->n_extmaps; i++)
+                if (strcmp(m->extmaps[i].uri, SDP_EXT_TWCC_URI) == 0)
+                        return true;
+        return false;
+}
+
+/* Offers with `mine`, answers with `theirs`; returns the answer as the offerer reads it. */
+static struct sdp *offer_answer(enum sdp_feedback mine, enum sdp_feedback theirs, char **offer_text,
+                                char **answer_text)
+{
+        struct sdp_local ol = full_local();
+        ol.feedback = mine;
+        struct sdp *o0 = NULL;
+        assert_int_equal(sdp_create_offer(&ol, &o0), 0);
+        struct sdp *offer = reparse(o0, offer_text);
+        sdp_free(o0);
+        struct sdp_local al = full_local();
+        al.feedback = theirs;
+        struct sdp *a0 = answer_ok(offer, &al);
+        struct sdp *ans = reparse(a0, answer_text);
+        sdp_free(a0);
+        assert_int_equal(sdp_check_answer(offer, ans, NULL), 0);
+        sdp_free(offer);
+        return ans;
+}
+
+/* RFC 8888 ccfb: offered as the wildcard beside transport-cc, answered when offered. */
+static void test_ccfb_feedback(void **state)
+{
+        (void)state;
+        char *ot, *at;
+        struct sdp *a = offer_answer(SDP_FEEDBACK_BOTH, SDP_FEEDBACK_BOTH, &ot, &at);
+        /* Once per section, as the wildcard, after the rtpmap lines (aiortc applies a wildcard
+         * to the codecs it has seen). */
+        const char *opus = strstr(ot, "a=rtpmap:111 opus/48000/2\r\n");
+        const char *wild = strstr(ot, "a=rtcp-fb:* ack ccfb\r\n");
+        assert_true(opus && wild && opus < wild);
+        assert_non_null(strstr(ot, "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+                                   "a=rtcp-fb:* ack ccfb\r\n"));
+        assert_null(strstr(ot, "a=rtcp-fb:96 ack ccfb"));
+        assert_non_null(strstr(ot, "a=rtcp-fb:96 transport-cc\r\n"));
+        assert_non_null(strstr(at, "a=rtcp-fb:* ack ccfb\r\n"));
+        for (size_t i = 0; i < 2; i++) {
+                assert_true(has_fb(&a->media[i].codecs[0], SDP_FB_CCFB));
+                assert_true(has_fb(&a->media[i].codecs[0], SDP_FB_TWCC));
+                assert_true(has_twcc_ext(&a->media[i]));
+        }
+        assert_true(has_fb(&a->media[1].codecs[1], SDP_FB_CCFB)); /* rtx too */
+        free(ot);
+        free(at);
+        sdp_free(a);
+
+        /* ccfb only (RTCPEER_FEEDBACK=ccfb): neither transport-cc nor its extension. */
+        a = offer_answer(SDP_FEEDBACK_CCFB, SDP_FEEDBACK_BOTH, &ot, &at);
+        assert_null(strstr(ot, "transport-cc"));
+        assert_null(strstr(ot, "transport-wide-cc"));
+        assert_null(strstr(at, "transport-cc"));
+        assert_null(strstr(at, "transport-wide-cc"));
+        for (size_t i = 0; i < 2; i++) {
+                assert_true(has_fb(&a->media[i].codecs[0], SDP_FB_CCFB));
+                assert_false(has_twcc_ext(&a->media[i]));
+        }
+        assert_true(has_fb(&a->media[1].codecs[0], "nack pli"));
+        free(ot);
+        free(at);
+        sdp_free(a);
+
+        /* An answerer that wants transport-cc only does not answer ccfb, nor the reverse. */
+        a = offer_answer(SDP_FEEDBACK_BOTH, SDP_FEEDBACK_TWCC, &ot, &at);
+        assert_null(strstr(at, "ccfb"));
+        assert_true(has_twcc_ext(&a->media[1]));
+        free(ot);
+        free(at);
+        sdp_free(a);
+        a = offer_answer(SDP_FEEDBACK_BOTH, SDP_FEEDBACK_CCFB, &ot, &at);
+        assert_null(strstr(at, "transport-cc"));
+        assert_false(has_twcc_ext(&a->media[0]));
+        assert_true(has_fb(&a->media[0].codecs[0], SDP_FB_CCFB));
+        free(ot);
+        free(at);
+        sdp_free(a);
+        a = offer_answer(SDP_FEEDBACK_TWCC, SDP_FEEDBACK_BOTH, &ot, &at);
+        assert_null(strstr(ot, "ccfb"));
+        assert_null(strstr(at, "ccfb"));
+        free(ot);
+        free(at);
+        sdp_free(a);
+
+        /* Offered per payload type (some stacks do): answered as the wildcard. A Chromium offer
+         * without it gets no ccfb. */
+        struct sdp *offer = parse_fixture("sdp/chromium-offer-av-data.sdp");
+        struct sdp_local l = full_local();
+        a = answer_ok(offer, &l);
+        for (size_t i = 0; i < 2; i++)
+                assert_false(has_fb(&a->media[i].codecs[0], SDP_FB_CCFB));
+        sdp_free(a);
+        struct sdp_codec *vp8 = NULL;
+        for (size_t i = 0; i < offer->media[1].n_codecs; i++)
+                if (strcmp(offer->media[1].codecs[i].name, "VP8") == 0 && !vp8)
+                        vp8 = &offer->media[1].codecs[i];
+        assert_non_null(vp8);
+        char **fb = realloc(vp8->fb, (vp8->n_fb + 1) * sizeof(*fb));
+        assert_non_null(fb);
+        vp8->fb = fb;
+        vp8->fb[vp8->n_fb++] = strdup(SDP_FB_CCFB);
+        a = answer_ok(offer, &l);
+        char *text;
+        struct sdp *r = reparse(a, &text);
+        assert_true(has_fb(&r->media[1].codecs[0], SDP_FB_CCFB));
+        assert_false(has_fb(&r->media[0].codecs[0], SDP_FB_CCFB));
+        assert_non_null(strstr(text, "a=rtcp-fb:* ack ccfb\r\n"));
+        assert_int_equal(r->media[1].n_fb_all, 1);
+        free(text);
+        sdp_free(r);
+        sdp_free(a);
+        sdp_free(offer);
+}
+
 static void test_directions(void **state)
 {
         (void)state;
@@ -623,6 +751,7 @@ int main(void)
             cmocka_unit_test(test_answer_chromium_details),
             cmocka_unit_test(test_answer_aiortc_details),
             cmocka_unit_test(test_own_offer_answer),
+            cmocka_unit_test(test_ccfb_feedback),
             cmocka_unit_test(test_directions),
             cmocka_unit_test(test_setup_roles),
             cmocka_unit_test(test_no_bundle),

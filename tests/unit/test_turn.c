@@ -395,6 +395,10 @@ struct h {
         uint32_t seed;
         unsigned n_tx;
         bool stream;
+        /* Long exchanges: DATA events are counted, not recorded. */
+        bool count_data;
+        unsigned n_data;
+        uint64_t next_check; /* call_until: the next consent check */
 };
 
 static uint32_t lcg(uint32_t *s)
@@ -469,6 +473,10 @@ static void h_run(struct h *h)
                                 h->n_tx++;
                                 assert_true(addr_equal(&o.dst, srv_addr()));
                                 fake_input(&h->f, h->now, o.data, o.len);
+                                continue;
+                        }
+                        if (o.kind == TURN_OUT_DATA && h->count_data) {
+                                h->n_data++;
                                 continue;
                         }
                         assert_true(h->nev < 128);
@@ -1065,6 +1073,236 @@ static void test_forged_success_dropped(void **state)
         h_free(&h);
 }
 
+/* ---- watching the server of a call ---- */
+
+/* The server restarts: it forgets the allocation, its channels and permissions, its nonce. */
+static void fake_restart(struct fake *f)
+{
+        f->allocated = false;
+        f->nchans = 0;
+        f->nperms = 0;
+        f->nonce_gen += 100;
+        snprintf(f->nonce, sizeof(f->nonce), "nonce-%u", f->nonce_gen);
+}
+
+/* An allocation with a channel to `peer`, carrying a call: watched. Checks start at once. */
+static void watch_setup(struct h *h, enum turn_transport tr, const struct addr *peer)
+{
+        h_init(h, tr, "secret");
+        h->count_data = true;
+        h_allocate(h);
+        assert_int_equal(turn_client_bind_channel(h->c, h->now, peer, NULL), 0);
+        h_run(h);
+        assert_non_null(find_ev(h, TURN_OUT_CHANNEL_OK, 0));
+        turn_client_set_watched(h->c, true);
+        h->next_check = h->now;
+}
+
+static void send_check(struct h *h, const struct addr *peer, enum stun_class cls)
+{
+        uint8_t txid[STUN_TXID_SIZE] = {1, 2, 3};
+        struct buf b = BUF_INIT;
+        struct stun_builder sb;
+        stun_build_begin(&sb, &b, STUN_METHOD_BINDING, cls, txid);
+        assert_int_equal(stun_build_fingerprint(&sb), 0);
+        if (cls == STUN_CLASS_REQUEST)
+                assert_int_equal(turn_client_send(h->c, h->now, peer, b.data, b.len), 0);
+        else
+                fake_from_peer(&h->f, peer, b.data, b.len, false);
+        buf_free(&b);
+        h_run(h);
+}
+
+/*
+ * A call through the relay until `until` (or a failure): every 20 ms the client sends media to
+ * the peer, every 5 s a consent check (a STUN request); while `peer_answers` (and the server
+ * relays) the peer sends media back and answers the checks.
+ */
+static void call_until(struct h *h, const struct addr *peer, uint64_t until, bool peer_answers)
+{
+        while (h->now < until && !find_ev(h, TURN_OUT_FAILED, 0)) {
+                h_advance(h, h->now + S / 50);
+                if (find_ev(h, TURN_OUT_FAILED, 0))
+                        break;
+                bool relays = peer_answers && h->f.allocated && !h->f.silent;
+                assert_int_equal(turn_client_send(h->c, h->now, peer, (const uint8_t *)"rtp", 3),
+                                 0);
+                h_run(h);
+                if (h->now >= h->next_check) {
+                        h->next_check += 5 * S;
+                        send_check(h, peer, STUN_CLASS_REQUEST);
+                        if (relays)
+                                send_check(h, peer, STUN_CLASS_SUCCESS);
+                }
+                if (relays) {
+                        fake_from_peer(&h->f, peer, (const uint8_t *)"rtcp", 4, false);
+                        h_run(h);
+                }
+        }
+}
+
+static void test_watch_allocation_lost(void **state)
+{
+        (void)state;
+        struct addr peer = mk("192.0.2.40:5000");
+        enum turn_transport trs[] = {TURN_TRANSPORT_UDP, TURN_TRANSPORT_TCP};
+        for (size_t i = 0; i < 2; i++) {
+                struct h h;
+                watch_setup(&h, trs[i], &peer);
+                /* A healthy call: the server is never checked out of turn. */
+                call_until(&h, &peer, h.next_check + 20 * S - S / 5, true);
+                assert_int_equal(h.f.n_refresh, 0);
+                assert_true(h.n_data > 900);
+                /* The server restarts 0.2 s before a check; nothing comes back any more. */
+                uint64_t fault = h.now;
+                fake_restart(&h.f);
+                call_until(&h, &peer, fault + 30 * S, true);
+                struct ev *e = find_ev(&h, TURN_OUT_FAILED, 0);
+                assert_non_null(e);
+                /* Checked after 3 s of silence; the answer (438 then 437) comes at once. */
+                assert_in_range(e->at - fault, 3 * S, 3 * S + S / 10);
+                assert_int_equal(e->stun_error, 437);
+                assert_int_equal(e->error, -ENOENT);
+                assert_string_equal(e->reason, "TURN server 127.0.0.1:3478 lost our allocation "
+                                               "(437 Allocation Mismatch): it restarted");
+                assert_int_equal(h.f.n_refresh, 1);
+                assert_false(turn_client_is_allocated(h.c));
+                assert_int_equal(turn_client_next_deadline(h.c), UINT64_MAX);
+                h_free(&h);
+        }
+
+        /* The fault just after a check was answered: the next check, 1 s unanswered, decides. */
+        struct h h;
+        watch_setup(&h, TURN_TRANSPORT_UDP, &peer);
+        call_until(&h, &peer, h.next_check + 10 * S - 4 * S, true);
+        uint64_t fault = h.now;
+        fake_restart(&h.f);
+        call_until(&h, &peer, fault + 30 * S, true);
+        struct ev *e = find_ev(&h, TURN_OUT_FAILED, 0);
+        assert_non_null(e);
+        assert_in_range(e->at - fault, 5 * S, 5 * S + S / 10);
+        assert_int_equal(e->stun_error, 437);
+        h_free(&h);
+}
+
+static void test_watch_server_silent(void **state)
+{
+        (void)state;
+        struct addr peer = mk("192.0.2.40:5000");
+        enum turn_transport trs[] = {TURN_TRANSPORT_UDP, TURN_TRANSPORT_TCP};
+        for (size_t i = 0; i < 2; i++) {
+                struct h h;
+                watch_setup(&h, trs[i], &peer);
+                call_until(&h, &peer, h.next_check + 5 * S - S / 5, true);
+                uint64_t fault = h.now;
+                unsigned tx_before = h.n_tx;
+                h.f.silent = true; /* killed */
+                call_until(&h, &peer, fault + 30 * S, true);
+                struct ev *e = find_ev(&h, TURN_OUT_FAILED, 0);
+                assert_non_null(e);
+                /* 3 s of silence, then a refresh given up after TURN_PROBE_BUDGET_MS. */
+                assert_in_range(e->at - fault, 6 * S, 6 * S + S / 10);
+                assert_int_equal(e->error, -ETIMEDOUT);
+                assert_int_equal(e->stun_error, 0);
+                assert_non_null(strstr(e->reason,
+                                       "TURN server 127.0.0.1:3478 stopped answering: nothing from "
+                                       "it for 6.0 s, and no answer to a refresh within 3.0 s"));
+                /* UDP: the refresh went out 3 times; TCP: once. The rest was media and checks. */
+                unsigned sent = (unsigned)((e->at - fault) / (S / 50)) + 2;
+                assert_in_range(h.n_tx - tx_before - sent, i == 0 ? 2 : 0, i == 0 ? 4 : 2);
+                h_free(&h);
+        }
+
+        /* A scheduled refresh already waiting for the dead server is replaced by the check. */
+        struct h h;
+        watch_setup(&h, TURN_TRANSPORT_UDP, &peer);
+        uint64_t t0 = h.now;
+        h.f.silent = true;
+        h_advance(&h, t0 + 541 * S); /* the refresh is out, retransmitting for 39.5 s */
+        assert_int_equal(count_ev(&h, TURN_OUT_FAILED), 0);
+        uint64_t fault = h.now;
+        h.next_check = h.now;
+        call_until(&h, &peer, fault + 30 * S, false);
+        struct ev *e = find_ev(&h, TURN_OUT_FAILED, 0);
+        assert_non_null(e);
+        /* Nothing heard for 541 s already: checked 1 s after the first unanswered check. */
+        assert_in_range(e->at - fault, 4 * S, 4 * S + S / 10);
+        assert_non_null(strstr(e->reason, "stopped answering"));
+        h_free(&h);
+}
+
+static void test_watch_peer_silent(void **state)
+{
+        (void)state;
+        struct addr peer = mk("192.0.2.40:5000");
+        struct h h;
+        watch_setup(&h, TURN_TRANSPORT_UDP, &peer);
+        call_until(&h, &peer, h.next_check + 5 * S - S / 5, true);
+        /* The peer goes away; the server is fine and answers every check. */
+        uint64_t fault = h.now;
+        call_until(&h, &peer, fault + 60 * S, false);
+        assert_int_equal(count_ev(&h, TURN_OUT_FAILED), 0);
+        assert_true(turn_client_is_allocated(h.c));
+        /*
+         * Checked after 3 s of silence, then 6, 12, 24 s after the previous answer (a consent
+         * check is always waiting by then): at 3, 9, 21 and 45 s.
+         */
+        assert_int_equal(h.f.n_refresh, 4);
+        uint64_t want[] = {3 * S, 9 * S, 21 * S, 45 * S};
+        for (int k = 0; k < 4; k++)
+                assert_in_range(h.f.refresh_times[k] - fault, want[k], want[k] + S / 10);
+        /* The peer is back: the next silence is checked after 3 s again. */
+        call_until(&h, &peer, h.next_check + 5 * S - S / 5, true);
+        unsigned n = h.f.n_refresh;
+        fault = h.now;
+        fake_restart(&h.f);
+        call_until(&h, &peer, fault + 30 * S, true);
+        struct ev *e = find_ev(&h, TURN_OUT_FAILED, 0);
+        assert_non_null(e);
+        assert_in_range(e->at - fault, 3 * S, 3 * S + S / 10);
+        assert_int_equal(e->stun_error, 437);
+        assert_int_equal(h.f.n_refresh, n + 1);
+        h_free(&h);
+}
+
+static void test_watch_off(void **state)
+{
+        (void)state;
+        struct addr peer = mk("192.0.2.40:5000");
+        /* Not watched (the call goes elsewhere): a dead server waits for the scheduled refresh. */
+        struct h h;
+        watch_setup(&h, TURN_TRANSPORT_UDP, &peer);
+        turn_client_set_watched(h.c, false);
+        uint64_t fault = h.now;
+        h.f.silent = true;
+        call_until(&h, &peer, fault + 60 * S, false);
+        assert_int_equal(count_ev(&h, TURN_OUT_FAILED), 0);
+        assert_int_equal(h.f.n_refresh, 0);
+        h_free(&h);
+
+        /* Watched, but nothing goes out (an idle allocation): silence alone is no reason. */
+        watch_setup(&h, TURN_TRANSPORT_UDP, &peer);
+        fault = h.now;
+        h.f.silent = true;
+        h_advance(&h, fault + 60 * S);
+        assert_int_equal(count_ev(&h, TURN_OUT_FAILED), 0);
+        assert_int_equal(h.n_tx, 3); /* the Allocates and the ChannelBind, nothing since */
+        h_free(&h);
+
+        /* Media one way only, answered checks, long silences: no reason either. */
+        watch_setup(&h, TURN_TRANSPORT_UDP, &peer);
+        for (int k = 0; k < 20; k++) {
+                h_advance(&h, h.now + 5 * S);
+                for (int m = 0; m < 10; m++)
+                        assert_int_equal(
+                            turn_client_send(h.c, h.now, &peer, (const uint8_t *)"rtp", 3), 0);
+                send_check(&h, &peer, STUN_CLASS_REQUEST);
+                send_check(&h, &peer, STUN_CLASS_SUCCESS);
+        }
+        assert_int_equal(h.f.n_refresh, 0);
+        h_free(&h);
+}
+
 static void test_config_and_arguments(void **state)
 {
         (void)state;
@@ -1148,6 +1386,10 @@ int main(void)
             cmocka_unit_test(test_forged_success_dropped),
             cmocka_unit_test(test_config_and_arguments),
             cmocka_unit_test(test_queue_bound),
+            cmocka_unit_test(test_watch_allocation_lost),
+            cmocka_unit_test(test_watch_server_silent),
+            cmocka_unit_test(test_watch_peer_silent),
+            cmocka_unit_test(test_watch_off),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
