@@ -13,8 +13,12 @@
 #include "media/audiosrc.h"
 #include "media/merr.h"
 #include "media/opusenc.h"
+#include "media/picture.h"
 #include "media/videosrc.h"
 #include "media/vp8enc.h"
+
+/* GCC tells a new rate at most every feedback (~50 ms): 2 s of them, with room. */
+#define N_RATES 64
 
 struct mediapipe {
         struct mediapipe_config cfg;
@@ -28,11 +32,24 @@ struct mediapipe {
         bool started, dead;
         uint64_t frames[2];
         char desc[256];
-        /* Congestion control: below what the picture needs, every fps_div-th frame is coded. */
-        unsigned fps_div;
+        /*
+         * Congestion control: below what the picture needs it is coded smaller, then only every
+         * fps_div-th one (mediapipe_adapt_video).
+         */
+        struct mediapipe_adapt adapt;
+        uint64_t adapt_at; /* when it last changed */
+        unsigned fps;      /* the source's nominal rate */
+        unsigned cap_w, cap_h;
+        unsigned coded_w, coded_h;
+        struct picture scaled; /* the captured picture at the coded size */
         uint64_t captured;
-        unsigned last_w, last_h;
         uint32_t video_bps;
+        /* The video rates told recently, for the lowest of the last MEDIAPIPE_UP_GAP_US. */
+        struct {
+                uint64_t at;
+                uint32_t bps;
+        } rates[N_RATES];
+        unsigned n_rates; /* told in all; the last N_RATES are kept */
         uint64_t last_keyframe_req;
 };
 
@@ -47,6 +64,56 @@ static void fail(struct mediapipe *m, const char *msg)
 static void on_video_timer(struct loop *loop, void *arg);
 static void on_audio_timer(struct loop *loop, void *arg);
 
+static void describe_state(char *out, size_t len, struct mediapipe_adapt a, unsigned w, unsigned h,
+                           unsigned fps, bool with_fps)
+{
+        unsigned cw, ch;
+        mediapipe_level_size(a.level, w, h, &cw, &ch);
+        if (with_fps)
+                snprintf(out, len, "%ux%u@%.3g", cw, ch, (double)fps / a.fps_div);
+        else
+                snprintf(out, len, "%ux%u", cw, ch);
+}
+
+/*
+ * The lowest video rate in effect during the last MEDIAPIPE_UP_GAP_US, 0 when what is kept does
+ * not reach back that far (the start of the call, or a burst of changes).
+ */
+static uint32_t held_rate(const struct mediapipe *m, uint64_t now)
+{
+        uint64_t from = now > MEDIAPIPE_UP_GAP_US ? now - MEDIAPIPE_UP_GAP_US : 0;
+        unsigned have = m->n_rates < N_RATES ? m->n_rates : N_RATES;
+        uint32_t low = UINT32_MAX;
+        for (unsigned k = 1; k <= have; k++) {
+                unsigned i = (m->n_rates - k) % N_RATES;
+                if (m->rates[i].bps < low)
+                        low = m->rates[i].bps;
+                if (m->rates[i].at <= from)
+                        return low; /* in effect when the window began */
+        }
+        return 0;
+}
+
+/* Follows the bitrate with the coded size and rate; one log line per change. */
+static void adapt(struct mediapipe *m, uint64_t now)
+{
+        if (!m->venc || !m->video_bps || !m->cap_w || !m->cap_h)
+                return;
+        struct mediapipe_adapt next =
+            mediapipe_adapt_video(m->adapt, m->video_bps, held_rate(m, now), m->cap_w, m->cap_h,
+                                  m->fps, now - m->adapt_at);
+        if (next.level == m->adapt.level && next.fps_div == m->adapt.fps_div)
+                return;
+        char from[40], to[40];
+        bool with_fps = next.fps_div > 1 || m->adapt.fps_div > 1;
+        describe_state(from, sizeof(from), m->adapt, m->cap_w, m->cap_h, m->fps, with_fps);
+        describe_state(to, sizeof(to), next, m->cap_w, m->cap_h, m->fps, with_fps);
+        log_info("media", "video: %s -> %s at %u kbit/s", from, to, m->video_bps / 1000);
+        m->adapt = next;
+        m->adapt_at = now;
+        m->captured = 0;
+}
+
 static void pump_video(struct mediapipe *m)
 {
         if (!m->vsrc || m->dead)
@@ -55,12 +122,32 @@ static void pump_video(struct mediapipe *m)
         int rc;
         uint64_t now = clock_now_us();
         while ((rc = videosrc_read(m->vsrc, now, &pic)) == 1) {
-                m->last_w = pic->width;
-                m->last_h = pic->height;
-                if (m->fps_div > 1 && m->captured++ % m->fps_div)
+                m->cap_w = pic->width;
+                m->cap_h = pic->height;
+                /*
+                 * Per picture too: the bitrate is told only when it moves, and a step up may be
+                 * due while it holds still.
+                 */
+                adapt(m, now);
+                if (m->adapt.fps_div > 1 && m->captured++ % m->adapt.fps_div)
                         continue;
+                const struct picture *in = pic;
+                if (m->adapt.level > 0) {
+                        unsigned w, h;
+                        mediapipe_level_size(m->adapt.level, pic->width, pic->height, &w, &h);
+                        if (picture_alloc(&m->scaled, w, h) < 0 ||
+                            picture_scale(&m->scaled, pic) < 0) {
+                                fail(m, "out of memory scaling the video picture");
+                                return;
+                        }
+                        m->scaled.capture_us = pic->capture_us;
+                        m->scaled.seq = pic->seq;
+                        in = &m->scaled;
+                }
+                m->coded_w = in->width;
+                m->coded_h = in->height;
                 struct vp8enc_frame f;
-                int erc = vp8enc_encode(m->venc, pic, &f);
+                int erc = vp8enc_encode(m->venc, in, &f);
                 if (erc < 0) {
                         fail(m, "the VP8 encoder failed");
                         return;
@@ -153,6 +240,7 @@ int mediapipe_open(const struct mediapipe_config *cfg, struct loop *loop, struct
                 return -ENOMEM;
         m->cfg = *cfg;
         m->loop = loop;
+        m->adapt.fps_div = 1;
         struct merr me = {{0}};
         int rc = 0;
         size_t dl = 0;
@@ -166,6 +254,9 @@ int mediapipe_open(const struct mediapipe_config *cfg, struct loop *loop, struct
                         const struct videosrc_info *vi = videosrc_get_info(m->vsrc);
                         unsigned fps =
                             vi->fps_den ? (vi->fps_num + vi->fps_den / 2) / vi->fps_den : 30;
+                        m->fps = fps ? fps : 30;
+                        m->cap_w = vi->width;
+                        m->cap_h = vi->height;
                         struct vp8enc_config ec = {.width = vi->width,
                                                    .height = vi->height,
                                                    .fps = fps,
@@ -269,42 +360,132 @@ void mediapipe_free(struct mediapipe *m)
                         loop_del_fd(m->loop, pfds[i].fd);
         }
         vp8enc_free(m->venc);
+        picture_release(&m->scaled);
         videosrc_free(m->vsrc);
         opusenc_free(m->aenc);
         audiosrc_free(m->asrc);
         free(m);
 }
 
-/*
- * Bits per pixel the rate leaves at the capture rate: below ~0.025 VP8 pictures turn to mush,
- * so the frame rate halves (then thirds) instead, and comes back with some hysteresis.
- */
-static unsigned fps_divider(const struct mediapipe *m, uint32_t bps)
+void mediapipe_video_size(const struct mediapipe *m, unsigned *width, unsigned *height)
 {
-        double px = (double)(m->last_w ? m->last_w : 640) * (m->last_h ? m->last_h : 480) *
-                    (m->cfg.fps ? m->cfg.fps : 30);
-        double bpp = (double)bps / px;
-        unsigned cur = m->fps_div ? m->fps_div : 1;
-        double up = cur > 1 ? 1.25 : 1.0; /* hysteresis: come back only with a margin */
-        if (bpp >= 0.025 * up)
-                return 1;
-        if (bpp >= 0.0125 * (cur > 2 ? 1.25 : 1.0))
-                return 2;
-        return 3;
+        *width = m->venc ? (m->coded_w ? m->coded_w : m->cap_w) : 0;
+        *height = m->venc ? (m->coded_h ? m->coded_h : m->cap_h) : 0;
+}
+
+/* Each level's dimensions in quarters of the capture's. */
+static const unsigned level_quarters[MEDIAPIPE_LEVELS] = {4, 3, 2, 1};
+
+void mediapipe_level_size(unsigned level, unsigned width, unsigned height, unsigned *out_w,
+                          unsigned *out_h)
+{
+        if (level == 0 || level >= MEDIAPIPE_LEVELS) {
+                *out_w = width;
+                *out_h = height;
+                return;
+        }
+        /* Even, so that the chroma planes are exactly half and libvpx's macroblocks tidy. */
+        unsigned q = level_quarters[level];
+        unsigned w = (width * q / 4) & ~1u, h = (height * q / 4) & ~1u;
+        *out_w = w < 2 ? 2 : w;
+        *out_h = h < 2 ? 2 : h;
+}
+
+unsigned mediapipe_max_level(unsigned width, unsigned height)
+{
+        unsigned best = 0;
+        for (unsigned l = 1; l < MEDIAPIPE_LEVELS; l++) {
+                unsigned w, h;
+                mediapipe_level_size(l, width, height, &w, &h);
+                unsigned big = w > h ? w : h, small = w > h ? h : w;
+                if (big < MEDIAPIPE_MIN_WIDTH || small < MEDIAPIPE_MIN_HEIGHT)
+                        break;
+                best = l;
+        }
+        return best;
+}
+
+/* Bits per coded pixel at a level and frame rate divider. */
+static double bpp_at(unsigned level, unsigned div, uint32_t bps, unsigned w, unsigned h,
+                     unsigned fps)
+{
+        unsigned cw, ch;
+        mediapipe_level_size(level, w, h, &cw, &ch);
+        return (double)bps * div / ((double)cw * ch * fps);
+}
+
+/*
+ * The thresholds, in bits per coded pixel per coded frame, from libwebrtc's VP8 table of
+ * per-size rates (kSimulcastFormats; at 30 fps):
+ * - Down below MEDIAPIPE_DOWN_BPP (0.025): just above its minimum for a size (640x360 at
+ *   150 kbit/s and 1280x720 at 600 kbit/s are 0.022), below which it stops sending that size.
+ *   At 640x480 that is 230 kbit/s; one step smaller gets 1.8x the bits per pixel: a sharper
+ *   small picture rather than a smeared large one.
+ * - Up only when the larger size would get MEDIAPIPE_UP_BPP (0.06): just under its target
+ *   rates (640x360 at 500 kbit/s is 0.072, 960x540 at 900 kbit/s 0.058), so that the larger
+ *   size comes back at a rate it is meant to be coded at, with room for the key frame it
+ *   costs. Between stepping down from a size and coming back to it the rate must grow 2.4x;
+ *   GCC's sawtooth (0.85x on overuse, then at most +8%/s) spans far less: no flapping.
+ * - Up at most one step per MEDIAPIPE_UP_GAP_US (2 s, libwebrtc's quality scaler measures over
+ *   2 s too), and only when the rate has allowed it for that long (held_bps, the lowest of the
+ *   last 2 s): each step costs a key frame, and GCC's estimate can leap for a moment (a probe
+ *   or a burst of feedback; seen through a 150 kbit/s link: 40 -> 656 -> 92 kbit/s in 2 s).
+ *   Down is at once and as far as needed: until then every frame is coded too coarsely or
+ *   dropped.
+ * The frame rate goes the same way, halved then thirded, below the smallest size only: in a
+ * call smooth motion matters more than detail.
+ * (rtcpeer's moving test pattern is much harder to code than a camera picture: at 640x480
+ * libvpx codes it at its largest quantizer up to ~0.1 bit/pixel, and drops a fifth of the
+ * frames at 0.06, three quarters at 0.025.)
+ */
+struct mediapipe_adapt mediapipe_adapt_video(struct mediapipe_adapt cur, uint32_t bps,
+                                             uint32_t held_bps, unsigned width, unsigned height,
+                                             unsigned fps, uint64_t since_change_us)
+{
+        if (!fps)
+                fps = 30;
+        unsigned maxl = mediapipe_max_level(width, height);
+        struct mediapipe_adapt n = cur;
+        if (n.level > maxl)
+                n.level = maxl;
+        if (n.fps_div < 1 || n.level < maxl)
+                n.fps_div = 1;
+        if (n.fps_div > MEDIAPIPE_MAX_FPS_DIV)
+                n.fps_div = MEDIAPIPE_MAX_FPS_DIV;
+        if (bpp_at(n.level, n.fps_div, bps, width, height, fps) < MEDIAPIPE_DOWN_BPP) {
+                for (unsigned l = n.level + 1; l <= maxl; l++)
+                        if (bpp_at(l, 1, bps, width, height, fps) >= MEDIAPIPE_DOWN_BPP)
+                                return (struct mediapipe_adapt){.level = l, .fps_div = 1};
+                n.level = maxl;
+                while (n.fps_div < MEDIAPIPE_MAX_FPS_DIV &&
+                       bpp_at(maxl, n.fps_div, bps, width, height, fps) < MEDIAPIPE_DOWN_BPP)
+                        n.fps_div++;
+                return n;
+        }
+        if (since_change_us < MEDIAPIPE_UP_GAP_US)
+                return n;
+        if (held_bps < bps)
+                bps = held_bps;
+        if (n.fps_div > 1) {
+                if (bpp_at(n.level, n.fps_div - 1, bps, width, height, fps) >= MEDIAPIPE_UP_BPP)
+                        n.fps_div--;
+        } else if (n.level > 0 &&
+                   bpp_at(n.level - 1, 1, bps, width, height, fps) >= MEDIAPIPE_UP_BPP) {
+                n.level--;
+        }
+        return n;
 }
 
 void mediapipe_set_bitrate(struct mediapipe *m, enum session_media media, uint32_t bps,
                            unsigned loss_percent)
 {
         if (media == SESSION_VIDEO && m->venc) {
-                unsigned div = fps_divider(m, bps);
-                if (div != (m->fps_div ? m->fps_div : 1))
-                        log_info("media", "video: %u kbit/s: coding %s", bps / 1000,
-                                 div == 1   ? "every frame again"
-                                 : div == 2 ? "every second frame"
-                                            : "every third frame");
-                m->fps_div = div;
+                uint64_t now = clock_now_us();
                 m->video_bps = bps;
+                unsigned i = m->n_rates++ % N_RATES;
+                m->rates[i].at = now;
+                m->rates[i].bps = bps;
+                adapt(m, now);
                 vp8enc_set_bitrate(m->venc, bps / 1000 ? bps / 1000 : 1);
         } else if (media == SESSION_AUDIO && m->aenc) {
                 opusenc_set_bitrate(m->aenc, bps < 6000 ? 6000 : bps > 510000 ? 510000 : bps);

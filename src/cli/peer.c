@@ -1272,6 +1272,8 @@ static void write_stats(struct peer *p, bool final)
                 m->clock_rate = k == SESSION_AUDIO ? 48000 : 90000;
                 m->ssrc = session_media_ssrc(p->session, (enum session_media)k);
                 m->target_bps = session_media_target(p->session, (enum session_media)k);
+                if (k == SESSION_VIDEO && p->media)
+                        mediapipe_video_size(p->media, &m->frame_width, &m->frame_height);
                 st.n_outbound++;
         }
         for (int k = 0; k < 2; k++) {

@@ -132,6 +132,9 @@ int stats_format(const struct stats_snapshot *st, bool final, struct buf *b)
                         buf_printf(b, ",\"targetBitrate\":%" PRIu32, m->target_bps);
                 if (strcmp(m->kind, "video") == 0)
                         buf_printf(b, ",\"framesPerSecond\":%.1f", m->fps);
+                if (m->frame_width)
+                        buf_printf(b, ",\"frameWidth\":%u,\"frameHeight\":%u", m->frame_width,
+                                   m->frame_height);
                 buf_append_str(b, "}");
                 if (r->have_report) {
                         buf_printf(b,

@@ -32,6 +32,8 @@ struct stats_outbound {
         uint32_t clock_rate;
         uint32_t target_bps; /* congestion control's share for this track, 0: none yet */
         double fps;          /* video frames sent per second since the previous line */
+        /* The size video is coded at (congestion control may scale it down); 0: unknown. */
+        unsigned frame_width, frame_height;
         struct rtp_sender_stats rtp;
 };
 

@@ -32,5 +32,13 @@ void picture_from_nv12(struct picture *p, const uint8_t *src, size_t bpl);
 void picture_from_i420(struct picture *p, const uint8_t *src, size_t bpl);
 /* Copies pixels (not times) from src into dst of the same size. */
 void picture_copy(struct picture *dst, const struct picture *src);
+/*
+ * Scales the pixels (not times) of src into dst, allocated at the size wanted. Per dimension:
+ * where it shrinks, each output pixel is the exact mean of the source area it covers (a box
+ * filter with fractional edges: no aliasing, and a 2:1 step is the plain 2x2 average); where
+ * it grows, linear interpolation. The chroma planes go the same way at their own sizes.
+ * 0 or -ENOMEM.
+ */
+int picture_scale(struct picture *dst, const struct picture *src);
 
 #endif

@@ -15,6 +15,7 @@ struct vp8enc {
         vpx_codec_enc_cfg_t enc_cfg;
         int ready;
         int force_key;
+        unsigned init_w, init_h; /* the size the libvpx context was created with */
         uint64_t first_us;
         int64_t last_pts;
         int have_pts;
@@ -54,6 +55,8 @@ static int setup(struct vp8enc *e, unsigned w, unsigned h, struct merr *err)
                 return merr_set(err, -EINVAL, "vp8: encoder init for %ux%u failed: %s", w, h,
                                 vpx_codec_err_to_string(rc));
         e->ready = 1;
+        e->init_w = w;
+        e->init_h = h;
         /* Keyframes at most 3x an average frame, as real-time VP8 senders cap them. */
         unsigned fps = e->cfg.fps ? e->cfg.fps : 30;
         vpx_codec_control(&e->ctx, VP8E_SET_CPUUSED, e->cfg.cpu_used);
@@ -116,14 +119,44 @@ void vp8enc_request_keyframe(struct vp8enc *e)
         e->force_key = 1;
 }
 
+/*
+ * A new picture size. libvpx's VP8 takes one up to the size it was created with through
+ * vpx_codec_enc_config_set (vp8e_set_config refuses larger ones: "Cannot increase width or
+ * height larger than their initial values"; checked with Debian 12's 1.12), so congestion
+ * control's smaller pictures and the way back need no new context; a larger one does. Either
+ * way the next frame is a key frame: a decoder can take a new size only from one.
+ */
+static int resize(struct vp8enc *e, unsigned w, unsigned h)
+{
+        if (e->ready && w <= e->init_w && h <= e->init_h) {
+                vpx_codec_enc_cfg_t c = e->enc_cfg;
+                c.g_w = w;
+                c.g_h = h;
+                if (vpx_codec_enc_config_set(&e->ctx, &c) == VPX_CODEC_OK) {
+                        log_debug("media", "vp8: coding %ux%u now", w, h);
+                        e->enc_cfg = c;
+                        e->force_key = 1;
+                        return 0;
+                }
+                log_debug("media", "vp8: %ux%u refused (%s); restarting the encoder", w, h,
+                          vpx_codec_error(&e->ctx));
+        } else {
+                log_info("media", "vp8: picture size now %ux%u, restarting the encoder", w, h);
+        }
+        if (e->ready)
+                vpx_codec_destroy(&e->ctx);
+        e->ready = 0;
+        int rc = setup(e, w, h, NULL);
+        if (rc < 0)
+                return rc;
+        e->force_key = 1;
+        return 0;
+}
+
 int vp8enc_encode(struct vp8enc *e, const struct picture *p, struct vp8enc_frame *out)
 {
         if (p->width != e->enc_cfg.g_w || p->height != e->enc_cfg.g_h) {
-                log_info("media", "vp8: picture size now %ux%u, restarting the encoder", p->width,
-                         p->height);
-                vpx_codec_destroy(&e->ctx);
-                e->ready = 0;
-                int rc = setup(e, p->width, p->height, NULL);
+                int rc = resize(e, p->width, p->height);
                 if (rc < 0)
                         return rc;
         }

@@ -43,7 +43,9 @@ unsigned vp8enc_bitrate(const struct vp8enc *e);
 void vp8enc_request_keyframe(struct vp8enc *e);
 /*
  * Encodes p (timed by p->capture_us). 1 with *out set, 0 when rate control dropped the frame,
- * or a negative code. A picture of another size restarts the encoder (with a keyframe).
+ * or a negative code. A picture of another size is coded from then on, starting with a
+ * keyframe: a smaller one (congestion control's scaling) reconfigures the encoder in place, a
+ * larger one than it was created for restarts it.
  */
 int vp8enc_encode(struct vp8enc *e, const struct picture *p, struct vp8enc_frame *out);
 

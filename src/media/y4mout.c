@@ -28,6 +28,7 @@ struct y4mout {
         unsigned long frames;
         int failed; /* sticky error code */
         int scale_logged;
+        struct picture scaled; /* a picture of another size, scaled to the first one's */
 };
 
 int y4mout_new(const char *path, unsigned fps_num, unsigned fps_den, struct y4mout **out,
@@ -61,6 +62,7 @@ void y4mout_free(struct y4mout *w)
         if (w->fd > STDERR_FILENO)
                 close(w->fd);
         free(w->frame);
+        picture_release(&w->scaled);
         free(w->name);
         free(w);
 }
@@ -70,19 +72,12 @@ unsigned long y4mout_frames(const struct y4mout *w)
         return w->frames;
 }
 
-/* Nearest-neighbour copy of a w x h plane into a dw x dh packed one (a plain copy when equal). */
-static uint8_t *pack_plane(uint8_t *dst, unsigned dw, unsigned dh, const uint8_t *src,
-                           unsigned stride, unsigned w, unsigned h)
+/* Copies a w x h plane into a packed one. */
+static uint8_t *pack_plane(uint8_t *dst, unsigned w, unsigned h, const uint8_t *src,
+                           unsigned stride)
 {
-        for (unsigned y = 0; y < dh; y++, dst += dw) {
-                const uint8_t *row = src + (size_t)stride * ((size_t)y * h / dh);
-                if (w == dw) {
-                        memcpy(dst, row, dw);
-                        continue;
-                }
-                for (unsigned x = 0; x < dw; x++)
-                        dst[x] = row[(size_t)x * w / dw];
-        }
+        for (unsigned y = 0; y < h; y++, dst += w)
+                memcpy(dst, src + (size_t)stride * y, w);
         return dst;
 }
 
@@ -112,19 +107,27 @@ int y4mout_write(struct y4mout *w, const struct picture *p, struct merr *err)
                 header_len =
                     snprintf(header, sizeof(header), "YUV4MPEG2 W%u H%u F%u:%u Ip A1:1 C420jpeg\n",
                              w->width, w->height, w->fps_num, w->fps_den);
-        } else if ((p->width != w->width || p->height != w->height) && !w->scale_logged) {
-                log_info("media",
-                         "%s: picture size changed from %ux%u to %ux%u; scaled to the first "
-                         "size, which Y4M cannot change",
-                         w->name, w->width, w->height, p->width, p->height);
+        } else if (p->width != w->width || p->height != w->height) {
+                /*
+                 * The sender changed the size (congestion control codes smaller pictures when
+                 * the rate falls). Y4M has one size for the stream: scaled back to the first.
+                 */
+                if (!w->scale_logged)
+                        log_info("media",
+                                 "%s: picture size changed from %ux%u to %ux%u; scaled to the "
+                                 "first size, which Y4M cannot change",
+                                 w->name, w->width, w->height, p->width, p->height);
                 w->scale_logged = 1;
+                if (picture_alloc(&w->scaled, w->width, w->height) < 0 ||
+                    picture_scale(&w->scaled, p) < 0)
+                        return merr_set(err, -ENOMEM, "%s: out of memory", w->name);
+                p = &w->scaled;
         }
         unsigned cw = (w->width + 1) / 2, ch = (w->height + 1) / 2;
-        unsigned pcw = picture_chroma_width(p), pch = picture_chroma_height(p);
         uint8_t *d = w->frame + FRAME_TAG_LEN;
-        d = pack_plane(d, w->width, w->height, p->plane[0], p->stride[0], p->width, p->height);
-        d = pack_plane(d, cw, ch, p->plane[1], p->stride[1], pcw, pch);
-        pack_plane(d, cw, ch, p->plane[2], p->stride[2], pcw, pch);
+        d = pack_plane(d, w->width, w->height, p->plane[0], p->stride[0]);
+        d = pack_plane(d, cw, ch, p->plane[1], p->stride[1]);
+        pack_plane(d, cw, ch, p->plane[2], p->stride[2]);
         struct iovec iov[2] = {{.iov_base = header, .iov_len = (size_t)header_len},
                                {.iov_base = w->frame, .iov_len = w->frame_len}};
         if ((rc = outfd_write_all(w->fd, w->guard, iov, 2)) < 0) {

@@ -1,7 +1,9 @@
 /*
  * YUV4MPEG2 writer for received video (--video-out file.y4m, or "-" for a player on stdout).
  * The header takes the size of the first picture; Y4M cannot change size mid-stream, so later
- * pictures of another size are scaled (nearest neighbour) to it.
+ * pictures of another size (a sender adapting to the bitrate) are scaled to it (picture_scale:
+ * linear up, area average down), logged once. The file keeps one size, and a player or
+ * checker sees the whole call; what was lost is the detail of the smaller pictures.
  *
  * Writes block like any file write. A pipe whose reader has gone away gives -EPIPE, never a
  * SIGPIPE death: the signal is held back around each write, whatever the process does with it.

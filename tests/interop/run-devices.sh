@@ -31,9 +31,11 @@ with open(sys.argv[1], "wb") as f:
 PY
 
 mkfifo "$T/back"
-env LD_PRELOAD="$SHIM" RTCPEER_V4L2SHIM_DEVICES=/dev/video-test ASAN_OPTIONS=verify_asan_link_order=0 \
+# The shim goes into rtcpeer only: in a sanitizer build it needs the runtime that rtcpeer links.
+timeout -k 5 60 env LD_PRELOAD="$SHIM" RTCPEER_V4L2SHIM_DEVICES=/dev/video-test \
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
 	ALSA_CONFIG_PATH="/usr/share/alsa/alsa.conf:$ALSA_CONF" RTCPEER_ALSA_PLUGIN_DIR="$PLUGIN_DIR" \
-	timeout -k 5 60 "$RTCPEER" offer --video /dev/video-test --video-size 640x480 --fps 30 \
+	"$RTCPEER" offer --video /dev/video-test --video-size 640x480 --fps 30 \
 	--audio "rtcpeer_paced_capture:INFILE=$T/tone.raw,LOOP=true" --duration 10 \
 	--stats "$T/stats.jsonl" <"$T/back" 2>"$T/offer.err" |
 	timeout -k 5 60 "$PYTHON" "$here/aiortc_peer.py" answer --media-recv 6 --expect-fps 30 --min-ratio 0.6 \

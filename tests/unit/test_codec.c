@@ -157,6 +157,66 @@ static void test_vp8_bitrate_change(void **state)
         vp8enc_free(e);
 }
 
+/*
+ * Congestion control's resolution steps: pictures scaled from a 640x480 capture, the encoder
+ * reconfigured in place (smaller, then back to its first size) or restarted (larger than that),
+ * each change starting with a key frame that libvpx's decoder takes at the new size.
+ */
+static void test_vp8_size_change(void **state)
+{
+        (void)state;
+        struct vp8enc *e = new_encoder(640, 480, 800);
+        struct vp8dec *d;
+        struct merr err;
+        assert_int_equal(vp8dec_new(&d, &err), 0);
+        struct picture cap = {0}, coded = {0}, out;
+        assert_int_equal(picture_alloc(&cap, 640, 480), 0);
+        static const unsigned steps[][2] = {{640, 480}, {480, 360}, {320, 240},
+                                            {160, 120}, {320, 240}, {640, 480}};
+        uint64_t n = 0;
+        for (unsigned k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+                unsigned w = steps[k][0], h = steps[k][1], decoded = 0, keys = 0;
+                assert_int_equal(picture_alloc(&coded, w, h), 0);
+                for (unsigned i = 0; i < 20; i++, n++) {
+                        draw(&cap, n);
+                        assert_int_equal(picture_scale(&coded, &cap), 0);
+                        coded.capture_us = cap.capture_us;
+                        struct vp8enc_frame f;
+                        int rc = vp8enc_encode(e, &coded, &f);
+                        assert_true(rc == 0 || rc == 1);
+                        if (!rc)
+                                continue;
+                        /* The first frame at a new size is a key frame. */
+                        if (decoded == 0)
+                                assert_true(f.keyframe);
+                        keys += f.keyframe;
+                        assert_int_equal(vp8dec_decode(d, f.data, f.len, &out), 1);
+                        assert_int_equal(out.width, w);
+                        assert_int_equal(out.height, h);
+                        decoded++;
+                }
+                printf("# vp8 %ux%u: %u frames decoded, %u key\n", w, h, decoded, keys);
+                assert_true(decoded >= 10);
+                assert_int_equal(keys, 1);
+        }
+        /* Back at the full size the digits read again: the picture came back whole. */
+        uint64_t seq;
+        assert_int_equal(testpattern_read(&out, &seq, NULL), 0);
+        /* Larger than the encoder was made for: a restart, still decodable. */
+        struct vp8enc *small = new_encoder(320, 240, 500);
+        struct vp8enc_frame f;
+        draw(&cap, n);
+        assert_int_equal(vp8enc_encode(small, &cap, &f), 1);
+        assert_true(f.keyframe);
+        assert_int_equal(vp8dec_decode(d, f.data, f.len, &out), 1);
+        assert_true(out.width == 640 && out.height == 480);
+        vp8enc_free(small);
+        picture_release(&cap);
+        picture_release(&coded);
+        vp8enc_free(e);
+        vp8dec_free(d);
+}
+
 static double rms(const int16_t *s, size_t n)
 {
         double acc = 0;
@@ -322,6 +382,7 @@ int main(void)
             cmocka_unit_test(test_vp8_roundtrip),
             cmocka_unit_test(test_vp8_keyframe_on_request),
             cmocka_unit_test(test_vp8_bitrate_change),
+            cmocka_unit_test(test_vp8_size_change),
             cmocka_unit_test(test_opus_roundtrip),
             cmocka_unit_test(test_opus_fec),
             cmocka_unit_test(test_opus_dtx),

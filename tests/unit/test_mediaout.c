@@ -195,6 +195,28 @@ static void test_y4m_roundtrip(void **state)
         picture_release(&p);
 }
 
+/*
+ * A 2x linear upscale as picture_scale does it, sample centres aligned: output 2k sits at
+ * k - 1/4, 2k+1 at k + 1/4, clamped at the edges. Weights in 256ths.
+ */
+static void up2_taps(unsigned i, unsigned m, unsigned *j, unsigned w[2])
+{
+        unsigned k = i / 2;
+        if (i == 0 || (i % 2 && k + 1 >= m)) {
+                *j = i == 0 ? 0 : k;
+                w[0] = 256;
+                w[1] = 0;
+        } else if (i % 2) {
+                *j = k;
+                w[0] = 192;
+                w[1] = 64;
+        } else {
+                *j = k - 1;
+                w[0] = 64;
+                w[1] = 192;
+        }
+}
+
 static void test_y4m_size_change_scaled(void **state)
 {
         (void)state;
@@ -206,11 +228,11 @@ static void test_y4m_size_change_scaled(void **state)
         assert_int_equal(picture_alloc(&p, 32, 16), 0);
         fill(&p, 0);
         assert_int_equal(y4mout_write(w, &p, &err), 0);
-        /* Twice the size: every second pixel of every second row lands in the file. */
+        /* Twice the size: each pixel in the file is the mean of the 2x2 it covers. */
         assert_int_equal(picture_alloc(&p, 64, 32), 0);
         fill(&p, 1);
         assert_int_equal(y4mout_write(w, &p, &err), 0);
-        /* Smaller: 16x8 stretched to 32x16 repeats each pixel twice. */
+        /* Half the size (a sender coding smaller): stretched back by linear interpolation. */
         assert_int_equal(picture_alloc(&p, 16, 8), 0);
         fill(&p, 2);
         assert_int_equal(y4mout_write(w, &p, &err), 0);
@@ -227,17 +249,31 @@ static void test_y4m_size_change_scaled(void **state)
         for (unsigned i = 0; i < 3; i++) {
                 unsigned cw = i ? 16 : 32, ch = i ? 8 : 16;
                 for (unsigned y = 0; y < ch; y++)
-                        for (unsigned x = 0; x < cw; x++)
+                        for (unsigned x = 0; x < cw; x++) {
+                                unsigned sum =
+                                    pix(i, 2 * x, 2 * y, 1) + pix(i, 2 * x + 1, 2 * y, 1) +
+                                    pix(i, 2 * x, 2 * y + 1, 1) + pix(i, 2 * x + 1, 2 * y + 1, 1);
                                 assert_int_equal(q.plane[i][(size_t)q.stride[i] * y + x],
-                                                 pix(i, 2 * x, 2 * y, 1));
+                                                 (sum + 2) / 4);
+                        }
         }
         assert_int_equal(y4m_reader_read(r, &q, &err), 0);
         for (unsigned i = 0; i < 3; i++) {
                 unsigned cw = i ? 16 : 32, ch = i ? 8 : 16;
                 for (unsigned y = 0; y < ch; y++)
-                        for (unsigned x = 0; x < cw; x++)
+                        for (unsigned x = 0; x < cw; x++) {
+                                unsigned jx, jy, wx[2], wy[2];
+                                up2_taps(x, cw / 2, &jx, wx);
+                                up2_taps(y, ch / 2, &jy, wy);
+                                unsigned acc = 0;
+                                for (unsigned b = 0; b < 2; b++)
+                                        for (unsigned a = 0; a < 2; a++)
+                                                if (wx[a] && wy[b])
+                                                        acc += wx[a] * wy[b] *
+                                                               pix(i, jx + a, jy + b, 2);
                                 assert_int_equal(q.plane[i][(size_t)q.stride[i] * y + x],
-                                                 pix(i, x / 2, y / 2, 2));
+                                                 (acc + 32768) >> 16);
+                        }
         }
         y4m_reader_free(r);
         picture_release(&p);
