@@ -1083,12 +1083,16 @@ static void impair_arm(struct peer *p)
 
 static void arm(struct peer *p)
 {
-        if (p->timer > 0)
-                loop_cancel_timer(p->loop, p->timer);
-        p->timer = 0;
         uint64_t d = session_next_deadline(p->session);
         if (p->mdns && mdns_next_deadline(p->mdns) < d)
                 d = mdns_next_deadline(p->mdns);
+        /* Moved, not re-created: every media frame re-arms it, and a new timer would wait behind
+         * an encoder that is always overdue (consent and TURN checks starved under load). */
+        if (p->timer > 0 && d != CLOCK_NEVER && loop_reschedule_timer(p->loop, p->timer, d) == 0)
+                return;
+        if (p->timer > 0)
+                loop_cancel_timer(p->loop, p->timer);
+        p->timer = 0;
         if (d != CLOCK_NEVER)
                 p->timer = loop_add_timer(p->loop, d, on_session_timer, p);
 }

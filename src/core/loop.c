@@ -128,6 +128,26 @@ int loop_add_timer(struct loop *l, uint64_t deadline_us, loop_timer_cb cb, void 
         return id;
 }
 
+int loop_reschedule_timer(struct loop *l, int id, uint64_t deadline_us)
+{
+        for (int i = 0; i < l->ntimers; i++) {
+                if (l->timers[i].id != id)
+                        continue;
+                /*
+                 * A timer that is due stays due at its old deadline when moved to another past
+                 * one, and keeps its pass: an owner that re-arms it from every callback of a
+                 * timer that is always overdue (a slow encoder) would otherwise push it behind
+                 * that timer forever.
+                 */
+                uint64_t now = clock_now_us();
+                if (deadline_us < now)
+                        deadline_us = l->timers[i].deadline < now ? l->timers[i].deadline : now;
+                l->timers[i].deadline = deadline_us;
+                return 0;
+        }
+        return -ENOENT;
+}
+
 void loop_cancel_timer(struct loop *l, int id)
 {
         for (int i = 0; i < l->ntimers; i++) {

@@ -25,6 +25,12 @@ int loop_del_fd(struct loop *loop, int fd);
 /* One-shot timer at an absolute clock_now_us() deadline. Returns an id > 0 or a negative code. */
 int loop_add_timer(struct loop *loop, uint64_t deadline_us, loop_timer_cb cb, void *arg);
 void loop_cancel_timer(struct loop *loop, int id);
+/*
+ * Moves a pending timer to a new deadline, keeping its place among due timers when both the
+ * old and the new deadline have passed. Returns 0, or -ENOENT when it already fired or was
+ * cancelled. Owners that re-arm one timer from many places use this rather than cancel + add.
+ */
+int loop_reschedule_timer(struct loop *loop, int id, uint64_t deadline_us);
 
 /*
  * Blocks the signal for the process and delivers it through the loop. It stays blocked after

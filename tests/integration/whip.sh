@@ -185,6 +185,13 @@ wait "$LPID"
 rc=$?
 [ "$rc" -eq 6 ] && check_one_line "$T/tmo.err" "listen: no offer in time (exit 6)" 'WHIP offer' ||
 	not_ok "listen timeout: exit $rc: $(cat "$T/tmo.err")"
+# Reachable from other hosts without a token: a warning (nothing connects; the wait times out).
+"$RTCPEER" answer --listen 0.0.0.0:0 --timeout 1 2>"$T/public.err"
+grep -q 'warning: --listen 0.0.0.0:0 is reachable from other hosts and no --token' "$T/public.err" &&
+	ok "a public bind without a token warns" || not_ok "public bind: $(cat "$T/public.err")"
+"$RTCPEER" answer --listen 0.0.0.0:0 --token t --timeout 1 2>"$T/public2.err"
+grep -q warning "$T/public2.err" && not_ok "a public bind with a token warns: $(cat "$T/public2.err")" ||
+	ok "a public bind with a token does not warn"
 expect_exit 2 "offer --listen is a usage error" -- "$RTCPEER" offer --listen 8080 2>/dev/null
 expect_exit 2 "--listen with a bad port" -- "$RTCPEER" answer --listen 127.0.0.1:99999 2>/dev/null
 expect_exit 2 "--connect with a non-http URL" -- "$RTCPEER" offer --connect ftp://x 2>/dev/null

@@ -150,6 +150,43 @@ static void test_rearmed_overdue_timer_does_not_starve_timers(void **state)
         loop_free(l);
 }
 
+/*
+ * A slow encoder: its timer is always overdue, and each of its callbacks re-arms the session
+ * timer (as every media frame does). The session timer must still fire.
+ */
+static int session_timer_id;
+static int encoder_runs;
+static void encoder_timer(struct loop *l, void *arg)
+{
+        (void)arg;
+        encoder_runs++;
+        if (encoder_runs > 1000) {
+                loop_stop(l, 9); /* starved */
+                return;
+        }
+        loop_add_timer(l, clock_now_us() - 50000, encoder_timer, NULL);
+        /* Encoding takes a while; then, as peer.c's arm() does after each frame, the session's
+         * deadline, already due, is set again. */
+        uint64_t until = clock_now_us() + 1000;
+        while (clock_now_us() < until)
+                ;
+        assert_int_equal(loop_reschedule_timer(l, session_timer_id, clock_now_us()), 0);
+}
+
+static void test_rescheduled_timer_is_not_starved_by_overdue_one(void **state)
+{
+        (void)state;
+        struct loop *l = loop_new();
+        uint64_t now = clock_now_us();
+        encoder_runs = 0;
+        loop_add_timer(l, now - 100000, encoder_timer, NULL);
+        session_timer_id = loop_add_timer(l, now + 1000, stop_timer, NULL);
+        assert_int_equal(loop_run(l), 7);
+        assert_true(encoder_runs < 100);
+        assert_int_equal(loop_reschedule_timer(l, session_timer_id, now), -ENOENT);
+        loop_free(l);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -158,6 +195,7 @@ int main(void)
             cmocka_unit_test(test_signal_through_loop),
             cmocka_unit_test(test_overdue_timer_does_not_starve_fds),
             cmocka_unit_test(test_rearmed_overdue_timer_does_not_starve_timers),
+            cmocka_unit_test(test_rescheduled_timer_is_not_starved_by_overdue_one),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
