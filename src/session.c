@@ -72,6 +72,21 @@ struct session {
         struct gcc *gcc;
         uint32_t sent_target[2]; /* the last bitrates told to the shell */
         uint8_t sent_loss;
+        /*
+         * Data channels share the estimate (apply_estimate): gcc counts the DTLS records that
+         * carry SCTP, and while data flows beside media the data gets a budget, which the shell
+         * paces session_dc_send to. gcc_max is gcc's maximum for media alone (0: its default).
+         */
+        bool delay_bwe; /* transport feedback negotiated: gcc sees the queue data builds */
+        uint32_t gcc_max;
+        bool have_dc_send, have_media_sent;
+        uint64_t dc_last_send, media_last_sent;
+        bool dc_limited; /* as of the last apply_estimate: data active beside media */
+        uint32_t dc_budget;
+        /* Video's send rate over the last second or so, for the share it leaves unused. */
+        bool have_vmark;
+        uint64_t vmark_us, vmark_bytes;
+        uint32_t video_rate;
         struct {
                 bool active;
                 uint16_t id;
@@ -85,6 +100,8 @@ struct session {
         enum dtls_role role;
         struct sctp_config sctp_cfg;
         bool want_sctp;
+        bool want_srtp; /* an audio or video section is accepted: SRTP contexts are needed */
+        bool sctp_start_pending; /* DTLS is up: start SCTP once our last flight has left */
         struct turn_client *turn[SESSION_MAX_TURN];
         bool turn_stream[SESSION_MAX_TURN];
         bool turn_started;
@@ -218,6 +235,7 @@ int session_add_stun_server(struct session *s, const struct addr *server)
 
 static void pump(struct session *s, uint64_t now);
 static void start_sctp(struct session *s, uint64_t now);
+static void start_sctp_if_pending(struct session *s, uint64_t now);
 
 /*
  * What we send on an accepted audio or video section, from the answer: its payload types and
@@ -426,6 +444,11 @@ static void start_media(struct session *s, uint64_t now)
                         twcc |= s->sender[k] && s->media_cfg[k].twcc_ext_id;
                 if (!twcc && gc.max_bps)
                         gc.start_bps = gc.max_bps;
+                s->delay_bwe = twcc;
+                s->gcc_max = gc.max_bps;
+                /* Media is about to flow: data opening meanwhile must not rush ahead of it. */
+                s->have_media_sent = true;
+                s->media_last_sent = now;
                 s->gcc = gcc_new(&gc);
                 /* The encoders and the pacer start at the estimate, not at the configured
                  * maximum: a first key frame at full rate would only flood the path. */
@@ -494,15 +517,76 @@ static bool drain_receivers(struct session *s)
         return any;
 }
 
+/* Data counts as flowing this long after it was last handed to session_dc_send. */
+#define DC_ACTIVE_US 500000
+/* Media counts as sent this long after its last packet with a transport-wide number. */
+#define MEDIA_ACTIVE_US 1000000
+#define DC_MIN_BPS      30000
+
+static uint64_t since(uint64_t now, uint64_t t)
+{
+        return now > t ? now - t : 0;
+}
+
 /*
- * Splits the estimate between the tracks and tells the shell when it moved: audio keeps its
- * configured rate (it is small and matters most) unless the path is very slow; video gets the
- * rest, bounded by what it was configured to use. The video sender paces at its share.
+ * Whether data is to be kept to a budget: media is being sent and its transport feedback lets
+ * gcc see the queue data builds. Otherwise SCTP's own congestion control alone paces it.
+ */
+static bool dc_budgeted(const struct session *s, uint64_t now)
+{
+        return s->gcc && s->delay_bwe && s->have_media_sent &&
+               since(now, s->media_last_sent) <= MEDIA_ACTIVE_US;
+}
+
+/* Measures what video sends (payload, as its target counts), over about a second. */
+static void video_rate_update(struct session *s, uint64_t now)
+{
+        if (!s->sender[SESSION_VIDEO])
+                return;
+        struct rtp_sender_stats ss;
+        rtp_sender_get_stats(s->sender[SESSION_VIDEO], &ss);
+        if (!s->have_vmark || now < s->vmark_us || ss.bytes_sent < s->vmark_bytes) {
+                s->have_vmark = true;
+                s->vmark_us = now;
+                s->vmark_bytes = ss.bytes_sent;
+                s->video_rate = UINT32_MAX; /* unknown: nothing to hand on */
+                return;
+        }
+        if (now - s->vmark_us < 1000000)
+                return;
+        uint64_t bps = (ss.bytes_sent - s->vmark_bytes) * 8 * 1000000 / (now - s->vmark_us);
+        s->video_rate = bps > UINT32_MAX ? UINT32_MAX : (uint32_t)bps;
+        s->vmark_us = now;
+        s->vmark_bytes = ss.bytes_sent;
+}
+
+/* Data flows beside media: sent lately, or not yet acknowledged. */
+static bool dc_sharing(struct session *s, uint64_t now)
+{
+        if (!s->sctp || !dc_budgeted(s, now))
+                return false;
+        return (s->have_dc_send && since(now, s->dc_last_send) <= DC_ACTIVE_US) ||
+               sctp_assoc_buffered(s->sctp, -1) > 0;
+}
+
+/*
+ * Splits the estimate between the tracks and data and tells the shell when it moved: audio
+ * keeps its configured rate (it is small and matters most) unless the path is very slow; video
+ * gets the rest, bounded by what it was configured to use. The video sender paces at its share.
+ * While data flows beside media, video and data split what audio leaves evenly (a fair share,
+ * not first come first served), and the part video cannot use (its maximum) is the data's; the
+ * data's budget is kept while it is idle for when it starts.
  */
 static void apply_estimate(struct session *s, uint64_t now)
 {
         if (!s->gcc)
                 return;
+        bool sharing = dc_sharing(s, now);
+        if (sharing != s->dc_limited) {
+                /* The estimate covers data too then: it may grow past media's maximum. */
+                gcc_set_max_bps(s->gcc, sharing ? GCC_DEFAULT_MAX_BPS : s->gcc_max);
+                s->dc_limited = sharing;
+        }
         uint32_t total = gcc_target_bps(s->gcc);
         struct gcc_stats gs;
         gcc_get_stats(s->gcc, &gs);
@@ -513,11 +597,29 @@ static void apply_estimate(struct session *s, uint64_t now)
         if (audio && total < 150000)
                 audio = audio < 16000 ? audio : 16000;
         want[SESSION_AUDIO] = audio;
+        uint32_t rest = total > audio + 30000 ? total - audio : 30000;
+        uint32_t vmax = s->cfg.bitrate[SESSION_VIDEO];
+        uint32_t vhalf = 0; /* video's part while data flows */
         if (s->sender[SESSION_VIDEO]) {
-                uint32_t v = total > audio + 30000 ? total - audio : 30000;
-                uint32_t vmax = s->cfg.bitrate[SESSION_VIDEO];
+                vhalf = rest / 2 > 30000 ? rest / 2 : 30000;
+                if (vmax && vhalf > vmax)
+                        vhalf = vmax;
+                uint32_t v = sharing ? vhalf : rest;
                 want[SESSION_VIDEO] = vmax && v > vmax ? vmax : v;
         }
+        s->dc_budget = 0;
+        if (dc_budgeted(s, now))
+                s->dc_budget = rest > vhalf + DC_MIN_BPS ? rest - vhalf : DC_MIN_BPS;
+        /*
+         * What video leaves of its share (a static picture, an encoder far below its target) is
+         * the data's too; video's target stays, so it gets the share back by using it. Half as
+         * much again as video sent in the last second stays its own: an encoder ramping up (at
+         * the start, after a resize) must not find the path full of data for a second.
+         */
+        video_rate_update(s, now);
+        uint64_t vused = (uint64_t)s->video_rate * 3 / 2;
+        if (sharing && want[SESSION_VIDEO] && vused < want[SESSION_VIDEO])
+                s->dc_budget += want[SESSION_VIDEO] - (uint32_t)vused;
         uint8_t loss = gs.loss_ratio >= 1 ? 100 : (uint8_t)(gs.loss_ratio * 100.0 + 0.5);
         for (int k = 0; k < 2; k++) {
                 if (!s->sender[k] || !want[k])
@@ -663,6 +765,8 @@ static void note_sent(struct session *s, uint64_t now, uint16_t seq, const uint8
         if (!s->gcc)
                 return;
         gcc_on_packet_sent(s->gcc, now, seq, size);
+        s->have_media_sent = true;
+        s->media_last_sent = now;
         if (s->ccfb_tx)
                 ccfb_send_packet(s->ccfb_tx,
                                  (uint32_t)rtp[8] << 24 | (uint32_t)rtp[9] << 16 |
@@ -986,6 +1090,13 @@ static bool drain_ice(struct session *s, uint64_t now)
                         break; /* descriptions carry the complete list; no trickle here */
                 }
         }
+        /* A check succeeded both ways: DTLS need not wait for nomination (see ice.h). */
+        if (!s->ice_up && s->applied && ice_agent_writable(s->ice)) {
+                s->ice_up = true;
+                flush_pending(s);
+                start_dtls(s, now);
+                any = true;
+        }
         return any;
 }
 
@@ -1147,8 +1258,21 @@ int session_dc_send(struct session *s, uint64_t now, uint16_t id, bool binary, c
                 dc->messages_sent++;
                 dc->bytes_sent += len;
         }
+        if (rc == 0) {
+                s->have_dc_send = true;
+                s->dc_last_send = now;
+        }
+        /* Data starting or media stopping changes the split now, not at the next feedback. */
+        if (s->gcc &&
+            (dc_sharing(s, now) != s->dc_limited || dc_budgeted(s, now) != (s->dc_budget != 0)))
+                apply_estimate(s, now);
         pump(s, now);
         return rc;
+}
+
+uint32_t session_dc_budget_bps(const struct session *s)
+{
+        return s->dc_budget;
 }
 
 int session_dc_close(struct session *s, uint64_t now, uint16_t id)
@@ -1203,22 +1327,33 @@ static bool drain_dtls(struct session *s, uint64_t now)
                 switch (d.kind) {
                 case DTLS_OUTPUT_TRANSMIT:
                         send_dtls(s, d.data, d.len);
+                        /* Once secure, records carry SCTP: data on the path media estimates. */
+                        if (s->secure && s->gcc)
+                                gcc_on_other_sent(s->gcc, now, d.len);
                         break;
                 case DTLS_OUTPUT_CONNECTED:
                         s->secure = true;
                         /* SRTP and SRTCP contexts both ways, replay protection on. */
-                        if (d.keys.profile != DTLS_SRTP_NONE && !s->srtp &&
+                        /* Not for data alone: 0.1-0.5 ms before our Finished or INIT-ACK leaves. */
+                        if (d.keys.profile != DTLS_SRTP_NONE && !s->srtp && s->want_srtp &&
                             srtp_ctx_new(&d.keys, s->role, &s->srtp) < 0)
                                 log_warn("srtp", "cannot create the SRTP sessions");
                         if (s->srtp)
                                 start_media(s, now);
-                        start_sctp(s, now);
+                        /*
+                         * Not now: making the association (0.1 ms) would hold back the Finished
+                         * just queued, which the peer needs first. session_next_deadline asks
+                         * for a timeout at once, after the shell has sent it.
+                         */
+                        s->sctp_start_pending = s->want_sctp;
                         o.event = SESSION_EV_SECURE;
                         snprintf(o.cipher, sizeof(o.cipher), "%s", d.cipher);
                         o.srtp_profile = (int)d.keys.profile;
                         event(s, &o);
                         break;
                 case DTLS_OUTPUT_DATA:
+                        /* The peer's INIT came right behind its Finished. */
+                        start_sctp_if_pending(s, now);
                         if (s->sctp)
                                 sctp_assoc_handle_input(s->sctp, now, d.data, d.len);
                         break;
@@ -1332,6 +1467,10 @@ int session_apply(struct session *s, uint64_t now, const struct sdp *local,
         log_debug("dtls", "role %s, peer fingerprint %s %s",
                   role == DTLS_ROLE_CLIENT ? "client" : "server", dc.peer_fingerprint_alg, hex);
 
+        for (size_t i = 0; i < local->n_media; i++)
+                if (local->media[i].port != 0 && (local->media[i].type == SDP_MEDIA_AUDIO ||
+                                                  local->media[i].type == SDP_MEDIA_VIDEO))
+                        s->want_srtp = true;
         /* The data section, when both accepted one, runs SCTP once DTLS is up. */
         for (size_t i = 0; i < local->n_media && i < remote->n_media; i++) {
                 const struct sdp_media *l = &local->media[i], *r = &remote->media[i];
@@ -1467,6 +1606,8 @@ static int route_datagram(struct session *s, uint64_t now, int base, const struc
 int session_handle_datagram(struct session *s, uint64_t now, int base, const struct addr *from,
                             const uint8_t *data, size_t len)
 {
+        /* The shell reads datagrams before it runs timers: not behind the next one either. */
+        start_sctp_if_pending(s, now);
         int rc = route_datagram(s, now, base, from, data, len);
         pump(s, now);
         return rc;
@@ -1489,6 +1630,8 @@ int session_poll_output(struct session *s, struct session_output *out)
 
 uint64_t session_next_deadline(const struct session *s)
 {
+        if (s->sctp_start_pending)
+                return 0;
         uint64_t d = ice_agent_next_deadline(s->ice);
         if (s->dtls && s->dtls_started) {
                 uint64_t t = dtls_next_deadline(s->dtls);
@@ -1523,8 +1666,18 @@ uint64_t session_next_deadline(const struct session *s)
         return d;
 }
 
+/* The SCTP start DTLS_OUTPUT_CONNECTED left for after the shell sent our last flight. */
+static void start_sctp_if_pending(struct session *s, uint64_t now)
+{
+        if (s->sctp_start_pending) {
+                s->sctp_start_pending = false;
+                start_sctp(s, now);
+        }
+}
+
 void session_handle_timeout(struct session *s, uint64_t now)
 {
+        start_sctp_if_pending(s, now);
         if (ice_agent_next_deadline(s->ice) <= now)
                 ice_agent_handle_timeout(s->ice, now);
         if (s->dtls && s->dtls_started && dtls_next_deadline(s->dtls) <= now)

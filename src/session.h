@@ -175,6 +175,13 @@ int session_dc_send(struct session *s, uint64_t now, uint16_t id, bool binary, c
 int session_dc_close(struct session *s, uint64_t now, uint16_t id);
 /* Bytes given to the association and not yet acknowledged by the peer. */
 size_t session_dc_buffered(struct session *s);
+/*
+ * What data may send, bit/s, for the shell to pace session_dc_send to; 0: no limit (no media is
+ * being sent, or its feedback cannot show the queue data builds: SCTP's own congestion control
+ * alone). While data flows beside media, video and data split what audio leaves evenly, and
+ * the part one cannot use is the other's; the figure is kept while data is idle.
+ */
+uint32_t session_dc_budget_bps(const struct session *s);
 /* Largest message the peer accepts (0 before the association exists). */
 size_t session_dc_max_message(const struct session *s);
 /* Largest message that fits one packet (0 before the association exists). */

@@ -647,6 +647,8 @@ static int run_session_cmd(const char *cmd, enum cli_role role, int argc, char *
                                    o.signal_in);
         log_set_level(verbosity);
         log_set_categories(getenv("RTCPEER_LOG"));
+        const char *stamps = getenv("RTCPEER_LOG_TIME");
+        log_set_timestamps(stamps && strcmp(stamps, "1") == 0);
         return cli_run_peer(&o);
 }
 

@@ -20,6 +20,13 @@
 #define OUT_LOW           (1024 * 1024)
 #define CHUNK             (64 * 1024)
 #define MAX_PEER_CHANNELS 64
+/*
+ * Pacing to the session's data budget (beside media): a token bucket holding up to 50 ms of
+ * the budget, handed out in messages of at least one packet or 10 ms of it (fewer wake-ups at
+ * high rates), so SCTP never gets more than a short burst ahead of its share.
+ */
+#define PACE_BURST_US 50000
+#define PACE_CHUNK_US 10000
 
 struct datapipe {
         struct datapipe_config cfg;
@@ -40,6 +47,10 @@ struct datapipe {
         uint64_t started;
         int tick;
         int read_timer;
+        int pace_timer; /* waiting for tokens */
+        double tokens;  /* bytes; meaningful while have_tokens */
+        bool have_tokens;
+        uint64_t tokens_at;
         bool failed;
 };
 
@@ -85,6 +96,54 @@ static void on_read_timer(struct loop *loop, void *arg)
         kick(d);
 }
 
+static void on_pace_timer(struct loop *loop, void *arg)
+{
+        (void)loop;
+        struct datapipe *d = arg;
+        d->pace_timer = 0;
+        try_read(d);
+        kick(d);
+}
+
+/*
+ * How much of a message of up to n bytes the budget lets out now; 0 after arming the timer for
+ * when it does. Without a budget (no media beside, or SCTP on its own) everything goes.
+ */
+static size_t pace(struct datapipe *d, size_t n)
+{
+        uint32_t budget = session_dc_budget_bps(d->session);
+        if (!budget) {
+                d->have_tokens = false;
+                return n;
+        }
+        uint64_t now = clock_now_us();
+        double rate = budget / 8e6; /* bytes per µs */
+        size_t packet = session_dc_max_unfragmented(d->session);
+        double chunk = rate * PACE_CHUNK_US;
+        if (chunk < (double)(packet ? packet : 1024))
+                chunk = (double)(packet ? packet : 1024);
+        double burst = rate * PACE_BURST_US > chunk ? rate * PACE_BURST_US : chunk;
+        if (!d->have_tokens) {
+                d->have_tokens = true;
+                d->tokens = burst;
+        } else if (now > d->tokens_at) {
+                d->tokens += rate * (double)(now - d->tokens_at);
+        }
+        d->tokens_at = now;
+        if (d->tokens > burst)
+                d->tokens = burst;
+        double need = (double)n < chunk ? (double)n : chunk;
+        if (d->tokens < need) {
+                if (!d->pace_timer) {
+                        uint64_t wait = (uint64_t)((need - d->tokens) / rate) + 1;
+                        int t = loop_add_timer(d->loop, now + wait, on_pace_timer, d);
+                        d->pace_timer = t > 0 ? t : 0;
+                }
+                return 0;
+        }
+        return (double)n < d->tokens ? n : (size_t)d->tokens;
+}
+
 static void watch_stdin(struct datapipe *d, bool on)
 {
         if (d->stdin_eof)
@@ -112,7 +171,9 @@ static bool send_pending(struct datapipe *d)
         if (max == 0 || max > CHUNK)
                 max = CHUNK;
         while (d->pending_in.len) {
-                size_t n = d->pending_in.len < max ? d->pending_in.len : max;
+                size_t n = pace(d, d->pending_in.len < max ? d->pending_in.len : max);
+                if (n == 0)
+                        return false; /* the pace timer brings us back */
                 int rc = session_dc_send(d->session, clock_now_us(), d->our_id, true,
                                          d->pending_in.data, n);
                 if (rc == -EAGAIN || rc == -ENOBUFS)
@@ -123,6 +184,8 @@ static bool send_pending(struct datapipe *d)
                         return false;
                 }
                 d->bytes_sent += n;
+                if (d->have_tokens)
+                        d->tokens -= (double)n;
                 buf_consume(&d->pending_in, n);
         }
         return true;
@@ -144,7 +207,7 @@ static void try_read(struct datapipe *d)
                 return;
         for (;;) {
                 if (!send_pending(d) || session_dc_buffered(d->session) > SEND_HIGH) {
-                        watch_stdin(d, false); /* BUFFERED_LOW brings us back */
+                        watch_stdin(d, false); /* BUFFERED_LOW or the pace timer: back */
                         return;
                 }
                 if (d->stdin_eof)
@@ -265,6 +328,8 @@ void datapipe_free(struct datapipe *d)
         }
         if (d->read_timer > 0)
                 loop_cancel_timer(d->loop, d->read_timer);
+        if (d->pace_timer > 0)
+                loop_cancel_timer(d->loop, d->pace_timer);
         if (d->stdin_watched)
                 loop_del_fd(d->loop, STDIN_FILENO);
         if (d->stdout_watched)
@@ -384,8 +449,8 @@ int datapipe_event(struct datapipe *d, const struct session_output *o)
 
 void datapipe_poll(struct datapipe *d)
 {
-        if (d->have_channel && !d->stdin_watched && !d->read_timer && !d->failed &&
-            session_dc_buffered(d->session) <= SEND_HIGH)
+        if (d->have_channel && !d->stdin_watched && !d->read_timer && !d->pace_timer &&
+            !d->failed && session_dc_buffered(d->session) <= SEND_HIGH)
                 try_read(d);
 }
 

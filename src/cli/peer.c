@@ -28,6 +28,7 @@
 #include "core/loop.h"
 #include "core/rand.h"
 #include "dtls/cert.h"
+#include "dtls/dtls.h"
 #include "dtls/srtp.h"
 #include "ice/mdns.h"
 #include "net/hostaddr.h"
@@ -439,6 +440,9 @@ static int prepare_local(struct peer *p)
                 log_error(NULL, "cannot create the DTLS certificate: %s", strerror(-rc));
                 return EXIT_FAILURE_INTERNAL;
         }
+        /* And for GnuTLS's first handshake, 1-5 ms slower than the next (see dtls.h). */
+        if (dtls_lib_prepare(p->cert) < 0)
+                log_debug("dtls", "the warm-up handshake did not complete");
         /* RFC 8839: ufrag of at least 4 and password of at least 22 ice-chars. */
         if (rand_ice_string(p->ufrag, sizeof(p->ufrag) - 1) < 0 ||
             rand_ice_string(p->pwd, sizeof(p->pwd) - 1) < 0 ||
@@ -1076,6 +1080,10 @@ static void impair_arm(struct peer *p)
                 d = impair_next_deadline(p->impair_rx);
         if (p->impair_tx && impair_next_deadline(p->impair_tx) < d)
                 d = impair_next_deadline(p->impair_tx);
+        /* Moved rather than re-created, like the session timer (see arm()). */
+        if (p->impair_timer > 0 && d != CLOCK_NEVER &&
+            loop_reschedule_timer(p->loop, p->impair_timer, d) == 0)
+                return;
         if (p->impair_timer > 0)
                 loop_cancel_timer(p->loop, p->impair_timer);
         p->impair_timer = d != CLOCK_NEVER ? loop_add_timer(p->loop, d, on_impair, p) : 0;
@@ -1264,6 +1272,7 @@ static void write_stats(struct peer *p, bool final)
         st.timestamp_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
         st.have_pair = session_selected_stats(p->session, &st.pair) == 0;
         st.have_bwe = session_bwe_stats(p->session, &st.bwe) == 0;
+        st.data_budget_bps = session_dc_budget_bps(p->session);
         if (st.have_pair && st.pair.local.base >= SESSION_RELAY_BASE &&
             st.pair.local.base - SESSION_RELAY_BASE < p->n_turn)
                 st.local_relay_protocol =

@@ -95,10 +95,12 @@ int stats_format(const struct stats_snapshot *st, bool final, struct buf *b)
                                    ",\"rtcpeerBweDelayBitrate\":%" PRIu32
                                    ",\"rtcpeerBweLossBitrate\":%" PRIu32
                                    ",\"rtcpeerBweAckedBitrate\":%" PRIu32
+                                   ",\"rtcpeerBweDataBitrate\":%" PRIu32
+                                   ",\"rtcpeerDataBudgetBitrate\":%" PRIu32
                                    ",\"rtcpeerBweState\":\"%s\",\"rtcpeerBweTrend\":%.6f"
                                    ",\"rtcpeerBweLoss\":%.4f,\"rtcpeerBweFeedback\":\"%s\"",
                                    st->bwe.target_bps, st->bwe.delay_bps, st->bwe.loss_bps,
-                                   st->bwe.acked_bps,
+                                   st->bwe.acked_bps, st->bwe.other_bps, st->data_budget_bps,
                                    st->bwe.state > 0   ? "overuse"
                                    : st->bwe.state < 0 ? "underuse"
                                                        : "normal",

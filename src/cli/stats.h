@@ -60,6 +60,7 @@ struct stats_snapshot {
         int n_outbound;
         bool have_bwe;
         struct gcc_stats bwe;
+        uint32_t data_budget_bps; /* with have_bwe: what data channels may send, 0: no limit */
         struct stats_inbound inbound[2];
         int n_inbound;
         struct stats_channel channels[8];

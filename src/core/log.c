@@ -1,9 +1,13 @@
 #include "core/log.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
+
+static bool g_timestamps;
 static int g_level = LOG_LEVEL_INFO;
 static char g_categories[256];
 static char g_status[512]; /* the live status line on a terminal, "" when none is shown */
@@ -32,6 +36,11 @@ int log_set_categories(const char *list)
         return 0;
 }
 
+void log_set_timestamps(bool on)
+{
+        g_timestamps = on;
+}
+
 bool log_enabled(int level, const char *category)
 {
         if (level > g_level)
@@ -49,13 +58,18 @@ void log_msg(int level, const char *category, const char *fmt, ...)
         if (!log_enabled(level, category))
                 return;
         static const char *const names[] = {"error", "warning", "info", "debug", "trace"};
-        char line[2048];
+        char line[2048], stamp[32] = "";
         int n;
+        if (g_timestamps) {
+                uint64_t t = clock_now_us();
+                snprintf(stamp, sizeof(stamp), "%llu.%03llu ", (unsigned long long)(t / 1000),
+                         (unsigned long long)(t % 1000));
+        }
         if (level <= LOG_LEVEL_WARN || g_level >= LOG_LEVEL_DEBUG)
-                n = snprintf(line, sizeof(line), "rtcpeer: %s%s%s: ", category ? category : "",
-                             category ? " " : "", names[level]);
+                n = snprintf(line, sizeof(line), "rtcpeer: %s%s%s%s: ", stamp,
+                             category ? category : "", category ? " " : "", names[level]);
         else
-                n = snprintf(line, sizeof(line), "rtcpeer: ");
+                n = snprintf(line, sizeof(line), "rtcpeer: %s", stamp);
         va_list ap;
         va_start(ap, fmt);
         if (n >= 0 && (size_t)n < sizeof(line))

@@ -20,6 +20,9 @@ int log_get_level(void);
 /* Comma-separated category list; NULL or "" or "all" enables every category. Returns 0. */
 int log_set_categories(const char *list);
 bool log_enabled(int level, const char *category);
+/* Each line starts with the monotonic clock in ms (RTCPEER_LOG_TIME=1): peers on one machine
+ * can be lined up, and a handshake's steps timed. */
+void log_set_timestamps(bool on);
 void log_msg(int level, const char *category, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -140,8 +140,8 @@ int loop_reschedule_timer(struct loop *l, int id, uint64_t deadline_us)
                  * that timer forever.
                  */
                 uint64_t now = clock_now_us();
-                if (deadline_us < now)
-                        deadline_us = l->timers[i].deadline < now ? l->timers[i].deadline : now;
+                if (deadline_us <= now)
+                        deadline_us = l->timers[i].deadline <= now ? l->timers[i].deadline : now;
                 l->timers[i].deadline = deadline_us;
                 return 0;
         }

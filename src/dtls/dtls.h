@@ -134,4 +134,12 @@ int dtls_close(struct dtls *d);
 
 bool dtls_is_connected(const struct dtls *d);
 
+/*
+ * Runs one handshake in memory, `cert` on both sides, and one record each way. The first
+ * handshake of a process costs 1-5 ms more than the next (code and tables still cold, symbols
+ * still unbound): the shell pays that while it waits for the peer's description, not in the
+ * middle of the real handshake. Returns 0, or a negative errno when it could not complete.
+ */
+int dtls_lib_prepare(const struct cert *cert);
+
 #endif

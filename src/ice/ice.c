@@ -183,6 +183,7 @@ struct ice_agent {
 
         bool had_pairs;
         bool have_valid;
+        bool peer_checked; /* an authenticated check came: the peer has our description */
         uint64_t first_valid_us;
         int selected;
         uint64_t next_consent_us;
@@ -1373,6 +1374,7 @@ static int handle_request(struct ice_agent *a, int base, const struct addr *from
 
         log_debug("ice", "check from %s on base %d%s", fmt_addr(from, s), base,
                   m->has_use_candidate ? " with USE-CANDIDATE" : "");
+        a->peer_checked = true;
         struct stun_builder b;
         buf_reset(&a->scratch);
         stun_build_begin(&b, &a->scratch, STUN_METHOD_BINDING, STUN_CLASS_SUCCESS, m->txid);
@@ -1852,15 +1854,46 @@ void ice_agent_handle_timeout(struct ice_agent *a, uint64_t now)
 
 /* ---- data and outputs ---- */
 
+/*
+ * The pair data goes on: the selected one, or until there is one the valid pair of highest
+ * priority. RFC 8445 section 12.1 lets an agent send on any valid pair before selection, so
+ * the DTLS handshake starts when a check has succeeded rather than after the nomination's
+ * round trip (as browsers do). Not before the peer's own checks reach us, though: a peer
+ * answers checks before it has applied our description (ours does), and data that came then,
+ * a ClientHello, would be lost and resent only a second later. -1: nowhere to send yet.
+ */
+static int sending_pair(const struct ice_agent *a)
+{
+        if (terminal(a))
+                return -1;
+        if (a->selected >= 0)
+                return a->selected;
+        if (!a->peer_checked)
+                return -1;
+        int best = -1;
+        for (size_t i = 0; i < a->pair_cap; i++) {
+                const struct ice_pair *p = &a->pairs[i];
+                if (p->used && p->valid && (best < 0 || p->priority > a->pairs[best].priority))
+                        best = (int)i;
+        }
+        return best;
+}
+
+bool ice_agent_writable(const struct ice_agent *a)
+{
+        return a && sending_pair(a) >= 0;
+}
+
 int ice_agent_send(struct ice_agent *a, const uint8_t *data, size_t len)
 {
         if (!a || (!data && len))
                 return -EINVAL;
         if (len > MAX_DATAGRAM)
                 return -EMSGSIZE;
-        if (a->selected < 0 || terminal(a))
+        int vi = sending_pair(a);
+        if (vi < 0)
                 return -ENOTCONN;
-        struct ice_pair *rt = &a->pairs[a->pairs[a->selected].route];
+        struct ice_pair *rt = &a->pairs[a->pairs[vi].route];
         int rc = emit_transmit(a, a->local[rt->local].base, &a->remote[rt->remote].addr, data, len);
         if (rc < 0)
                 return rc;

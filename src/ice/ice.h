@@ -28,9 +28,10 @@
  *                           (a host socket, or through the TURN allocation for a relay base).
  *         ICE_OUT_STATE / LOCAL_CANDIDATE / GATHERING_DONE / SELECTED_PAIR: events.
  *
- * Application data goes out with ice_agent_send() once the state is connected; it comes out as a
- * TRANSMIT on the selected pair. Incoming application data is whatever handle_input returns 0
- * for; the agent counts it for the selected pair's statistics.
+ * Application data goes out with ice_agent_send() once ice_agent_writable(): on the selected
+ * pair, or before one is selected on the best valid pair (RFC 8445 section 12.1), so that DTLS
+ * need not wait for nomination. It comes out as a TRANSMIT. Incoming application data is
+ * whatever handle_input returns 0 for; the agent counts it for the selected pair's statistics.
  *
  * Time is in microseconds from any monotonic origin. A "base" is an int the caller chooses to
  * name where a datagram leaves or arrives: a host socket or a TURN allocation.
@@ -251,10 +252,13 @@ int ice_agent_remote_gathering_done(struct ice_agent *agent);
 int ice_agent_handle_input(struct ice_agent *agent, uint64_t now, int base, const struct addr *from,
                            const uint8_t *data, size_t len);
 /*
- * Queues application data on the selected pair. Returns 0, -ENOTCONN (no selected pair, or
- * failed/closed), -EMSGSIZE (over 65535 bytes), -ENOBUFS (output queue full: poll it).
+ * Queues application data on the selected pair, or on the best valid pair while none is
+ * selected. Returns 0, -ENOTCONN (no valid pair, or failed/closed), -EMSGSIZE (over 65535
+ * bytes), -ENOBUFS (output queue full: poll it).
  */
 int ice_agent_send(struct ice_agent *agent, const uint8_t *data, size_t len);
+/* Whether ice_agent_send() has a pair to use now. */
+bool ice_agent_writable(const struct ice_agent *agent);
 /* 1 = *out filled, 0 = nothing queued. Data pointers stay valid until the next call. */
 int ice_agent_poll_output(struct ice_agent *agent, struct ice_output *out);
 /* Earliest time handle_timeout has work; UINT64_MAX when idle. */

@@ -13,6 +13,9 @@
 #define ACK_RING      4096u
 #define ACK_WINDOW_US 500000
 #define ACK_MIN_US    150000 /* no estimate from less history than this */
+/* Other traffic's send rate (gcc_on_other_sent): bytes per 10 ms of send time, over 500 ms. */
+#define OTHER_SLOT_US 10000
+#define OTHER_SLOTS   64 /* more than ACK_WINDOW_US / OTHER_SLOT_US */
 
 /* Inter-arrival grouping, as libwebrtc's InterArrival. */
 #define GROUP_US          5000
@@ -77,6 +80,7 @@
 
 /* Probing, as libwebrtc's ProbeController and ProbeBitrateEstimator. */
 #define PROBE_DURATION_US 15000
+#define TARGET_RAMP       2.0 /* the most the target grows in a second */
 #define PROBE_MIN_PACKETS 5
 #define PROBE_WAIT_US     1000000
 #define PROBE_FURTHER     0.7
@@ -177,6 +181,9 @@ struct gcc {
         uint64_t first_unfed;
         uint64_t last_timeout;
         double outage_bps; /* the estimate when feedback stopped; 0 when it flows */
+        /* Packets sent before this (send time) went into the last outage: their loss is the
+         * cut path's, not congestion, and stays out of the loss windows. 0: none yet. */
+        uint64_t outage_end;
 
         int64_t ack_t[ACK_RING];
         uint32_t ack_size[ACK_RING];
@@ -185,6 +192,12 @@ struct gcc {
         bool ack_started;
         int64_t ack_floor, ack_last;
         double acked_bps; /* 0: not known yet */
+
+        /* Other traffic per slot: its number (send time / OTHER_SLOT_US + 1; 0: empty), bytes. */
+        uint64_t other_slot[OTHER_SLOTS];
+        uint32_t other_bytes[OTHER_SLOTS];
+        bool have_other;
+        uint64_t other_first, other_last; /* first and latest gcc_on_other_sent */
 
         bool cur_valid, prev_valid;
         struct group cur, prev;
@@ -222,6 +235,7 @@ struct gcc {
         size_t queue_n;
 
         uint32_t target;
+        uint64_t target_at; /* when the target was last set; 0: never */
         struct gcc_stats st;
 };
 
@@ -280,6 +294,24 @@ static void ack_compute(struct gcc *g)
                 span = ACK_WINDOW_US;
         if (span >= ACK_MIN_US)
                 g->acked_bps = (double)g->ack_sum * 8e6 / (double)span;
+}
+
+/* Send rate of other traffic over the last ACK_WINDOW_US before now (less at its start). */
+static double other_rate(const struct gcc *g, uint64_t now)
+{
+        if (!g->have_other || now < g->other_first || now - g->other_last >= ACK_WINDOW_US)
+                return 0;
+        uint64_t cur = now / OTHER_SLOT_US + 1, n = ACK_WINDOW_US / OTHER_SLOT_US;
+        uint64_t sum = 0;
+        for (size_t i = 0; i < OTHER_SLOTS; i++)
+                if (g->other_slot[i] && g->other_slot[i] <= cur && g->other_slot[i] + n > cur)
+                        sum += g->other_bytes[i];
+        uint64_t span = now - g->other_first;
+        if (span > ACK_WINDOW_US)
+                span = ACK_WINDOW_US;
+        if (span < ACK_MIN_US)
+                span = ACK_MIN_US;
+        return (double)sum * 8e6 / (double)span;
 }
 
 /* ---- trendline and overuse detector ---- */
@@ -486,6 +518,8 @@ static void aimd_update(struct gcc *g, int usage, uint64_t now)
         double thr = g->acked_bps > 0 ? g->acked_bps : a->throughput;
         if (g->acked_bps > 0)
                 a->throughput = g->acked_bps;
+        /* The path carries our data channels too: the estimate is of media and data together. */
+        thr += other_rate(g, now);
         switch (usage) {
         case GCC_NORMAL:
                 if (a->state == RC_HOLD) {
@@ -552,7 +586,7 @@ static void delay_estimate(struct gcc *g, uint64_t now, double probe_bps, bool c
                 uint64_t interval = (uint64_t)clampd((double)g->rtt_us, 10000, 200000);
                 bool time = !a->have_change || now - a->last_change >= interval;
                 if (g->acked_bps > 0) {
-                        if (time || g->acked_bps < 0.5 * a->bps)
+                        if (time || g->acked_bps + other_rate(g, now) < 0.5 * a->bps)
                                 aimd_update(g, GCC_OVERUSE, now);
                 } else if (time) {
                         a->bps = clampd(a->bps / 2, g->min, g->max);
@@ -610,9 +644,26 @@ static double combined(const struct gcc *g)
         return t;
 }
 
-static void update_target(struct gcc *g)
+/*
+ * The target follows the estimates down at once, and up at most TARGET_RAMP-fold a second. The
+ * estimates jump up after a probe, and a probe that a shaper's burst allowance let through (tc
+ * tbf: what the bucket holds passes at the probe's rate, and 15 ms of probe fit in it) reports
+ * its own rate: sending that at once overflowed the queue within a second (1.6 Mbit/s at the
+ * start through 1 Mbit/s, 5 through 3). Climbing, the queue grows slowly enough for the delay
+ * detector to stop it; a real gain is taken in a second or two.
+ */
+static void update_target(struct gcc *g, uint64_t now)
 {
-        g->target = (uint32_t)clampd(combined(g), g->min, g->max);
+        double t = clampd(combined(g), g->min, g->max);
+        if (g->target_at && t > g->target) {
+                double dt = now > g->target_at ? (double)(now - g->target_at) / 1e6 : 0;
+                double lim = g->target * pow(TARGET_RAMP, dt < 1 ? dt : 1);
+                if (t > lim)
+                        t = lim;
+        }
+        g->target = (uint32_t)t;
+        if (now > g->target_at)
+                g->target_at = now;
 }
 
 /* One loss window (draft section 6), with libwebrtc's pacing of decreases. */
@@ -798,7 +849,7 @@ struct gcc *gcc_new(const struct gcc_config *cfg)
         g->loss_bps = g->start;
         g->rtt_us = DEFAULT_RTT_US;
         g->probe_state = PROBE_INIT;
-        update_target(g);
+        update_target(g, 0);
         return g;
 }
 
@@ -827,6 +878,28 @@ void gcc_on_packet_sent(struct gcc *g, uint64_t now, uint16_t twcc_seq, size_t s
                 g->unfed = true;
                 g->first_unfed = now;
         }
+}
+
+void gcc_on_other_sent(struct gcc *g, uint64_t now, size_t size)
+{
+        if (!g)
+                return;
+        if (!g->have_other || now - g->other_last >= ACK_WINDOW_US) {
+                /* Idle for a window: the rate starts over, not diluted by the idle time. */
+                g->have_other = true;
+                g->other_first = now;
+                memset(g->other_slot, 0, sizeof(g->other_slot));
+        }
+        if (now > g->other_last)
+                g->other_last = now;
+        uint64_t slot = now / OTHER_SLOT_US + 1;
+        size_t i = (size_t)(slot % OTHER_SLOTS);
+        if (g->other_slot[i] != slot) {
+                g->other_slot[i] = slot;
+                g->other_bytes[i] = 0;
+        }
+        uint64_t b = (uint64_t)g->other_bytes[i] + size;
+        g->other_bytes[i] = b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
 }
 
 int gcc_probe_sent(struct gcc *g, uint16_t twcc_seq, uint16_t id)
@@ -894,6 +967,8 @@ void gcc_on_feedback(struct gcc *g, uint64_t now, enum gcc_feedback kind,
                         g->rc.bps = back;
                 g->outage_bps = 0;
                 g->rc.last_change = now;
+                g->outage_end = now;
+                g->target_at = 0; /* a rate the path carried: back to it at once, no climb */
         }
         if (!g->have_sent)
                 return;
@@ -908,12 +983,17 @@ void gcc_on_feedback(struct gcc *g, uint64_t now, enum gcc_feedback kind,
                         g->st.unknown++;
                         continue;
                 }
+                /* Sent into the cut of an outage: counted in the stats, not as congestion
+                 * (that feedback reports it lost would otherwise halve the restored estimate). */
+                bool cut = p->send_us < g->outage_end;
                 if (!s->received) {
                         if (p->state == PKT_SENT) {
                                 p->state = PKT_LOST;
                                 g->st.lost++;
-                                g->win_lost++;
-                                g->win_expected++;
+                                if (!cut) {
+                                        g->win_lost++;
+                                        g->win_expected++;
+                                }
                         }
                         continue;
                 }
@@ -924,9 +1004,9 @@ void gcc_on_feedback(struct gcc *g, uint64_t now, enum gcc_feedback kind,
                 if (p->state == PKT_LOST) {
                         /* Late after all: undo the loss it was counted as. */
                         g->st.lost--;
-                        if (g->win_lost > 0)
+                        if (!cut && g->win_lost > 0)
                                 g->win_lost--;
-                } else {
+                } else if (!cut) {
                         g->win_expected++;
                 }
                 p->state = PKT_ACKED;
@@ -997,7 +1077,7 @@ void gcc_on_feedback(struct gcc *g, uint64_t now, enum gcc_feedback kind,
                 loss_update(g, now, p);
                 g->win_expected = g->win_lost = 0;
         }
-        update_target(g);
+        update_target(g, now);
         probe_continue(g, now);
         probe_periodic(g, now);
 }
@@ -1045,7 +1125,7 @@ void gcc_on_remb(struct gcc *g, uint64_t now, uint64_t bps)
                 return;
         g->have_remb = true;
         g->remb = (double)bps;
-        update_target(g);
+        update_target(g, now);
 }
 
 void gcc_on_receiver_report(struct gcc *g, uint64_t now, uint8_t fraction_lost, uint64_t rtt_us)
@@ -1056,9 +1136,10 @@ void gcc_on_receiver_report(struct gcc *g, uint64_t now, uint8_t fraction_lost, 
                 g->rtt_us = rtt_us;
                 g->rtt_from_rr = true;
         }
-        if (!g->have_fb || now - g->last_fb > TWCC_RECENT_US)
+        /* In an outage a report's loss is the cut path's (the feedback timeout handles it). */
+        if ((!g->have_fb || now - g->last_fb > TWCC_RECENT_US) && g->outage_bps <= 0)
                 loss_update(g, now, fraction_lost / 256.0);
-        update_target(g);
+        update_target(g, now);
 }
 
 static uint64_t feedback_timeout(const struct gcc *g)
@@ -1088,7 +1169,7 @@ void gcc_handle_timeout(struct gcc *g, uint64_t now)
                 g->no_twcc = true;
                 if (g->loss_bps < g->max)
                         g->loss_bps = g->max;
-                update_target(g);
+                update_target(g, now);
                 return;
         }
         /* Sent packets and no word: the path may be gone or badly congested. */
@@ -1101,7 +1182,19 @@ void gcc_handle_timeout(struct gcc *g, uint64_t now)
         g->rc.last_change = now;
         g->last_timeout = now;
         g->st.timeouts++;
-        update_target(g);
+        update_target(g, now);
+}
+
+void gcc_set_max_bps(struct gcc *g, uint32_t max_bps)
+{
+        if (!g)
+                return;
+        g->max = max_bps ? max_bps : GCC_DEFAULT_MAX_BPS;
+        if (g->max < g->min)
+                g->max = g->min;
+        g->rc.bps = clampd(g->rc.bps, g->min, g->max);
+        g->loss_bps = clampd(g->loss_bps, g->min, g->max);
+        update_target(g, g->target_at);
 }
 
 uint32_t gcc_target_bps(const struct gcc *g)
@@ -1130,6 +1223,9 @@ void gcc_get_stats(const struct gcc *g, struct gcc_stats *out)
         out->delay_bps = (uint32_t)g->rc.bps;
         out->loss_bps = (uint32_t)g->loss_bps;
         out->acked_bps = (uint32_t)g->acked_bps;
+        /* As of the latest news: a data flow that stopped reads 0 once feedback has moved on. */
+        out->other_bps =
+            (uint32_t)other_rate(g, g->last_fb > g->other_last ? g->last_fb : g->other_last);
         out->remb_bps = g->have_remb ? (uint64_t)g->remb : 0;
         out->trend = g->tr.trend;
         out->modified_trend = g->tr.modified;

@@ -15,7 +15,13 @@
  *           300 ms + RTT, 2-10% hold, < 2% raise 5% (to at most 5% above the delay-based
  *           estimate, so a later cut bites at once)                = loss-based estimate
  *        -> probe clusters (send rate vs receive rate)  -> raise both estimates
- *   target = min(delay-based, loss-based, REMB), clamped to [min, max].
+ *   target = min(delay-based, loss-based, REMB), clamped to [min, max]; it follows a fall at
+ *   once and a rise at most twofold a second (a probe's jump included: a shaper's burst
+ *   allowance can make a short probe pass at its own rate, well above the path's).
+ *
+ * Outages: without feedback for 2 s (or 3 RTTs) the estimate backs off by a fifth a second;
+ * when feedback comes back it is at once 0.8x what it was when feedback stopped, and the
+ * packets sent into the outage, reported lost, do not count as loss.
  *
  * One addition to the draft: loss of 2% or more while packets queue 40 ms beyond the path's
  * minimum one-way delay (the lowest of the last 30-60 s) counts as an overuse. A full drop-tail
@@ -33,8 +39,17 @@
  * Driving it:
  *     gcc_on_packet_sent(g, now, seq, size);    every packet with a transport-wide seq number
  *     gcc_on_twcc (or gcc_on_feedback) / gcc_on_remb / gcc_on_receiver_report as RTCP arrives
+ *     gcc_on_other_sent(g, now, size);           every other datagram on the path (SCTP data)
  *     if now >= gcc_next_deadline(g): gcc_handle_timeout(g, now);
  *     after any of these: use gcc_target_bps(g), and drain gcc_poll_probe (below).
+ *
+ * Other traffic. Data channels (SCTP over DTLS) share the path but carry no transport-wide
+ * numbers: their queueing shows only in the delay of our RTP packets. Their send rate (the last
+ * 500 ms of gcc_on_other_sent) is added to the acknowledged bitrate where AIMD uses it (the
+ * 1.5x growth limit, the 0.85x decrease, the capacity estimate), so the estimate is of media and
+ * data together: counting media alone, a data flow taking half the path would have each decrease
+ * go to 0.85x the media half, and the estimate shrink geometrically. The caller splits the target
+ * between media and data and keeps data to its share.
  *
  * Probing. A probe is a cluster of packets sent at a given rate; the delay between them at the
  * receiver shows what the path carries. gcc_poll_probe hands out one cluster at a time: send at
@@ -102,6 +117,7 @@ struct gcc_stats {
         uint32_t delay_bps; /* delay-based (AIMD) estimate */
         uint32_t loss_bps;  /* loss-based estimate */
         uint32_t acked_bps; /* acknowledged bitrate, 0 until known */
+        uint32_t other_bps; /* send rate of gcc_on_other_sent traffic (last 500 ms) */
         uint64_t remb_bps;  /* 0: no REMB */
         double trend;       /* trendline slope, ms of queueing per ms */
         double modified_trend;
@@ -133,6 +149,9 @@ void gcc_free(struct gcc *g);
 /* Every packet sent with a transport-wide sequence number: its size on the wire (the whole SRTP
  * packet) and send time. */
 void gcc_on_packet_sent(struct gcc *g, uint64_t now, uint16_t twcc_seq, size_t size);
+/* A datagram without a transport-wide number sent on the same path (SCTP data in DTLS): its
+ * size on the wire, as for gcc_on_packet_sent. It expects no feedback. */
+void gcc_on_other_sent(struct gcc *g, uint64_t now, size_t size);
 /* Tags a packet just passed to gcc_on_packet_sent as part of probe cluster id. 0, or -ENOENT
  * when the packet is not in the history, -EINVAL for an unknown cluster. */
 int gcc_probe_sent(struct gcc *g, uint16_t twcc_seq, uint16_t id);
@@ -152,6 +171,9 @@ void gcc_on_receiver_report(struct gcc *g, uint64_t now, uint8_t fraction_lost, 
 /* The feedback timeout (sent packets, no feedback for 1 s); UINT64_MAX: none. */
 uint64_t gcc_next_deadline(const struct gcc *g);
 void gcc_handle_timeout(struct gcc *g, uint64_t now);
+/* A new configured maximum (0: the default), e.g. raised while data channels share the path;
+ * the estimates are clamped to it. */
+void gcc_set_max_bps(struct gcc *g, uint32_t max_bps);
 /* What the encoders and data may send in total, bits per second. */
 uint32_t gcc_target_bps(const struct gcc *g);
 /* 1: *out is a probe cluster to send now, 0: none. */

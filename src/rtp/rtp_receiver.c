@@ -122,6 +122,7 @@ struct rtp_receiver {
         int64_t jitter_q4; /* RFC 3550 A.8 jitter in ticks, times 16 */
         uint64_t sync_us;
         uint64_t rtt_us;
+        uint64_t queue_us; /* recent delay of frames beyond the fastest (queueing) */
         bool loss_active;
         uint64_t loss_until;
         uint64_t target_us;
@@ -365,6 +366,14 @@ static void timing_update(struct rtp_receiver *r, uint64_t now, int64_t ts, bool
         r->have_jitter_ref = true;
         r->last_transit = tr;
         r->jitter_ts = ts;
+        /* How much later than the fastest a frame's first packet comes: a queue on the path
+         * (or in the sender's pacer), which an answer to a NACK waits in too. Up at once, down
+         * by an eighth a frame. */
+        uint64_t excess = (uint64_t)(transit - r->base_transit);
+        if (excess > r->queue_us)
+                r->queue_us = excess;
+        else
+                r->queue_us -= (r->queue_us - excess) / 8;
         update_target(r, now);
 }
 
@@ -420,9 +429,21 @@ static void nack_remove_below(struct rtp_receiver *r, int64_t seq)
         r->n_nacks -= i;
 }
 
-static uint64_t retry_interval(const struct rtp_receiver *r)
+/*
+ * How long the answer to the tries-th request of a packet may take: a round trip plus the
+ * queueing delay the media shows now, doubled for each request that went unanswered (up to 8x).
+ * The round trip we know is often measured on an empty path (ICE consent checks); behind a
+ * filling bottleneck the answer queues too, and asking again every RTT only adds duplicates to
+ * the queue that delays it (congestion.sh: 200 NACKs a second, retransmissions at 60 % of the
+ * media rate, the queue kept full).
+ */
+static uint64_t retry_interval(const struct rtp_receiver *r, unsigned tries)
 {
-        return r->rtt_us + RTP_RECEIVER_NACK_MARGIN_US;
+        unsigned doublings = tries > 1 ? tries - 1 : 0;
+        if (doublings > RTP_RECEIVER_NACK_MAX_BACKOFF)
+                doublings = RTP_RECEIVER_NACK_MAX_BACKOFF;
+        uint64_t q = min_u64(r->queue_us, RTP_RECEIVER_VIDEO_MAX_DELAY_US);
+        return (r->rtt_us + q + RTP_RECEIVER_NACK_MARGIN_US) << doublings;
 }
 
 static uint64_t nack_due(const struct rtp_receiver *r, const struct nack_entry *e)
@@ -435,7 +456,7 @@ static uint64_t nack_due(const struct rtp_receiver *r, const struct nack_entry *
         }
         if (e->tries >= RTP_RECEIVER_NACK_MAX_TRIES)
                 return UINT64_MAX;
-        return e->sent_us + retry_interval(r);
+        return e->sent_us + retry_interval(r, e->tries);
 }
 
 /* ---- buffer ---- */
@@ -659,10 +680,37 @@ static uint64_t give_up_time(const struct rtp_receiver *r, const struct vexam *x
                                 hope = UINT64_MAX;
                                 break;
                         }
-                        hope = max_u64(hope, e->sent_us + retry_interval(r));
+                        hope = max_u64(hope, e->sent_us + retry_interval(r, e->tries));
                 }
         }
         return max_u64(due, min_u64(hope, cap));
+}
+
+/* The first key frame start after the cursor, -1 when none is here. */
+static int64_t later_key_start(const struct rtp_receiver *r)
+{
+        for (int64_t i = r->cursor + 1; i <= r->highest; i++) {
+                const struct slot *s = slot_get(r, i);
+                if (s && s->frame_start && s->keyframe)
+                        return i;
+        }
+        return -1;
+}
+
+/* The frame starting at seq is all here, up to its marker. */
+static bool complete_from(const struct rtp_receiver *r, int64_t seq)
+{
+        const struct slot *s = slot_get(r, seq);
+        if (!s || !s->frame_start)
+                return false;
+        for (int64_t i = seq; i <= r->highest; i++) {
+                const struct slot *p = slot_get(r, i);
+                if (!p || (i > seq && (p->frame_start || p->padding || p->ts != s->ts)))
+                        return false;
+                if (p->marker)
+                        return true;
+        }
+        return false;
 }
 
 /* When the cursor state needs action: 0 = at once, UINT64_MAX = nothing to do. */
@@ -678,13 +726,21 @@ static uint64_t video_action_time(const struct rtp_receiver *r, const struct vex
                 if (r->need_key && !x->key)
                         return 0;
                 return due_of(r, x->ts);
-        case VX_BLOCKED:
-                /* Waiting for a key frame, a later key frame beats an earlier one that may
-                 * never complete (an incomplete non-key frame is dropped once complete or
-                 * given up, so it counts once). */
-                if (r->need_key && x->next_key)
+        case VX_BLOCKED: {
+                /* Waiting for a key frame, a delta frame that shows loss waits for nothing:
+                 * it would be dropped once complete (one still arriving may finish first). */
+                if (r->need_key && x->has_start && !x->key && !x->streaming)
+                        return 0;
+                /* A later key frame beats an earlier frame that may never complete: at once
+                 * while waiting for a key frame, else once the key frame is complete, as in
+                 * libwebrtc's frame buffer. What the earlier one waits for (a retransmission,
+                 * which a sender that answered a key frame request may not send) could only
+                 * show older pictures. */
+                int64_t k = x->next_key ? x->next_start : later_key_start(r);
+                if (k >= 0 && (r->need_key || complete_from(r, k)))
                         return 0;
                 return give_up_time(r, x);
+        }
         }
         return UINT64_MAX;
 }

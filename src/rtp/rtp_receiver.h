@@ -31,7 +31,9 @@
  * given up: the frames that cannot be decoded any more are dropped, one LOST tells how many
  * (frames_skipped counts those dropped at that moment; undecodable frames that arrive later while
  * waiting for the key frame are only counted in frames_dropped), and a key frame is requested. A
- * frame over max_frame_size, or whose packets do not form one VP8 frame, is given up at once.
+ * frame over max_frame_size, or whose packets do not form one VP8 frame, is given up at once;
+ * so is every frame before a key frame that is complete (no request then: it is here), and,
+ * while waiting for a key frame, a delta frame that shows loss or any frame before a key frame.
  *
  * Key frame requests: PLI, or FIR when only FIR was negotiated (each FIR is a new request with a
  * new sequence number: we repeat only because no key frame came, and a sender ignores a repeated
@@ -40,8 +42,11 @@
  * packet. Without PLI or FIR negotiated nothing is sent and the receiver just waits.
  *
  * NACK (video with cfg.nack only): a missing sequence number is asked for once a packet two past
- * it arrived or 5 ms after the gap was seen (reordering tolerance), then again every RTT + 5 ms,
- * at most 10 times, never once its frame was given up. Requests go in a compound RR + NACK.
+ * it arrived or 5 ms after the gap was seen (reordering tolerance), then again RTT + Q + 5 ms
+ * later, where Q is how much later than the fastest the last frames came (a queue the answer
+ * waits in too, which an RTT measured on the empty path does not show), the wait doubling after
+ * each unanswered try (at most 8x), at most 10 times, never once its frame was given up.
+ * Requests go in a compound RR + NACK.
  *
  * Audio. Each packet is released at its due time in sequence order. A missing packet becomes a
  * LOST at its due time (once a later packet shows it is missing), carrying the next packet for
@@ -75,6 +80,7 @@
 #define RTP_RECEIVER_NACK_REORDER_US    5000u
 #define RTP_RECEIVER_NACK_REORDER_PKTS  2
 #define RTP_RECEIVER_NACK_MARGIN_US     5000u
+#define RTP_RECEIVER_NACK_MAX_BACKOFF   3 /* retry intervals double up to 8x */
 #define RTP_RECEIVER_LOSS_MEMORY_US     2000000u
 #define RTP_RECEIVER_KEYFRAME_GRACE_US  200000u
 #define RTP_RECEIVER_KEYFRAME_REPEAT_US 200000u

@@ -14,13 +14,22 @@
 #define US_PER_SEC 1000000ull
 /* Without an RTT estimate, a packet is resent at most once in this long. */
 #define RTX_MIN_INTERVAL_US 10000u
+/*
+ * Retransmissions go ahead of media, but within a budget: the target bitrate, with a bucket of
+ * this much time at it. A repair after ordinary loss fits at once; a flood of NACKs (hundreds
+ * of packets asked for after an outage, asked again by each retry) delays the media by 100 ms
+ * at most (the bucket drains at the pacing rate less what refills it: 1.5x the target) and
+ * cannot starve the key frame the receiver waits for.
+ */
+#define RTX_BURST_US 150000u
 
 /* A queued output: an RTP or RTCP packet (owned bytes) or an event. */
 struct item {
         enum rtp_sender_output_kind kind;
         struct buf data;
-        uint16_t seq;       /* RTP: the original sequence number */
-        size_t payload_len; /* RTP: media payload bytes (without the RTX OSN) */
+        uint16_t seq;          /* RTP: the original sequence number */
+        size_t payload_len;    /* RTP: media payload bytes (without the RTX OSN) */
+        uint64_t orig_sent_us; /* RTP retransmission: when the original went out */
         bool retransmission;
         bool marker;
         size_t twcc_offset;
@@ -43,7 +52,8 @@ struct history_slot {
         size_t payload_len;
         uint64_t sent_us;
         bool resent;
-        uint64_t last_resent_us;
+        uint64_t last_resent_us; /* when its last retransmission left the pacer */
+        bool pending;            /* a retransmission of it waits in the RTX queue */
 };
 
 struct rtp_sender {
@@ -73,10 +83,18 @@ struct rtp_sender {
         struct queue media_q;
         struct queue rtx_q;
         size_t queued_bytes;
+        size_t rtx_bytes;   /* of queued_bytes, in the RTX queue */
+        int64_t rtx_budget; /* byte-microseconds, refilled at the target bitrate */
 
         struct queue out_q;
         struct item cur; /* the item last handed out, whose bytes the caller is reading */
         bool keyframe_pending;
+        /* A PLI or FIR came since the last key frame was queued: the receiver cannot use the
+         * packets before the next key frame any more. Once it is queued, their queued
+         * retransmissions go, and NACKs for packets before nack_floor (its first) are ignored. */
+        bool keyframe_asked;
+        bool have_floor;
+        uint16_t nack_floor;
 
         struct history_slot *hist;
         size_t hist_size;
@@ -177,8 +195,9 @@ static size_t twcc_offset_of(const struct rtp_sender *s, const struct buf *pkt)
 static uint64_t effective_rate(const struct rtp_sender *s)
 {
         uint64_t rate = s->pacing_Bps;
-        /* A backlog that would take longer than the bound drains faster instead of growing. */
-        uint64_t drain = s->queued_bytes * US_PER_SEC / RTP_SENDER_MAX_QUEUE_US;
+        /* A media backlog that would take longer than the bound drains faster instead of
+         * growing (retransmissions keep to their own budget). */
+        uint64_t drain = (s->queued_bytes - s->rtx_bytes) * US_PER_SEC / RTP_SENDER_MAX_QUEUE_US;
         return drain > rate ? drain : rate;
 }
 
@@ -188,12 +207,25 @@ static int64_t burst_budget(const struct rtp_sender *s)
         return b > INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)b;
 }
 
+/* The target bitrate in bytes per second, which retransmissions may use. */
+static uint64_t rtx_rate(const struct rtp_sender *s)
+{
+        return s->pacing_Bps * RTP_SENDER_PACING_DEN / RTP_SENDER_PACING_NUM;
+}
+
+static int64_t rtx_burst(const struct rtp_sender *s)
+{
+        uint64_t b = rtx_rate(s) * RTX_BURST_US;
+        return b > INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)b;
+}
+
 static void pacer_refill(struct rtp_sender *s, uint64_t now)
 {
         if (!s->pacer_started) {
                 s->pacer_started = true;
                 s->pacer_last_us = now;
                 s->budget = burst_budget(s);
+                s->rtx_budget = rtx_burst(s);
                 return;
         }
         if (now <= s->pacer_last_us)
@@ -205,12 +237,61 @@ static void pacer_refill(struct rtp_sender *s, uint64_t now)
         s->budget += (int64_t)(dt * effective_rate(s));
         if (s->budget > burst_budget(s))
                 s->budget = burst_budget(s);
+        s->rtx_budget += (int64_t)(dt * rtx_rate(s));
+        if (s->rtx_budget > rtx_burst(s))
+                s->rtx_budget = rtx_burst(s);
         s->pacer_last_us = now;
+}
+
+/* The history slot of a queued retransmission, NULL once the original was evicted. */
+static struct history_slot *rtx_slot(struct rtp_sender *s, const struct item *it)
+{
+        struct history_slot *slot = &s->hist[it->seq % s->hist_size];
+        return slot->used && slot->seq == it->seq ? slot : NULL;
+}
+
+/* Takes a queued retransmission back without sending it. */
+static void rtx_discard(struct rtp_sender *s, struct item *it)
+{
+        struct history_slot *slot = rtx_slot(s, it);
+        if (slot)
+                slot->pending = false;
+        s->queued_bytes -= it->data.len;
+        s->rtx_bytes -= it->data.len;
+        buf_free(&it->data);
+}
+
+static void rtx_flush(struct rtp_sender *s)
+{
+        struct item it;
+        while (s->rtx_q.len) {
+                queue_pop(&s->rtx_q, &it);
+                rtx_discard(s, &it);
+        }
 }
 
 static void release(struct rtp_sender *s, struct item *it, uint64_t now)
 {
         it->release_us = now;
+        if (it->retransmission) {
+                struct history_slot *slot = rtx_slot(s, it);
+                if (slot) {
+                        slot->pending = false;
+                        slot->resent = true;
+                        slot->last_resent_us = now;
+                }
+                /*
+                 * The RTX sequence number is given as the packet leaves, not when it was
+                 * queued: bandwidth-probe padding shares the RTX stream and is sent at once,
+                 * and a retransmission numbered behind more than the SRTP replay window (128)
+                 * would be refused by srtp_protect ("replay_old") and never reach the peer.
+                 */
+                if (s->cfg.rtx && it->data.len >= 4) {
+                        it->data.data[2] = (uint8_t)(s->rtx_seq >> 8);
+                        it->data.data[3] = (uint8_t)s->rtx_seq;
+                        s->rtx_seq++;
+                }
+        }
         s->st.packets_sent++;
         s->st.bytes_sent += it->payload_len;
         s->st.header_bytes_sent += it->data.len - it->payload_len;
@@ -229,6 +310,8 @@ static void release(struct rtp_sender *s, struct item *it, uint64_t now)
                 }
         }
         s->queued_bytes -= it->data.len;
+        if (it->retransmission)
+                s->rtx_bytes -= it->data.len;
         if (queue_push(&s->out_q, it) < 0)
                 buf_free(&it->data); /* lost like a dropped datagram */
 }
@@ -237,15 +320,26 @@ static void pacer_process(struct rtp_sender *s, uint64_t now)
 {
         pacer_refill(s, now);
         for (;;) {
-                struct queue *q = s->rtx_q.len ? &s->rtx_q : &s->media_q;
+                /* A retransmission the receiver can no longer use (its original is older than
+                 * the history keeps) is not worth the bandwidth. */
+                struct item it;
+                while (s->rtx_q.len &&
+                       now - s->rtx_q.v[s->rtx_q.head].orig_sent_us > s->cfg.history_max_age_us) {
+                        queue_pop(&s->rtx_q, &it);
+                        rtx_discard(s, &it);
+                }
+                bool rtx = s->rtx_q.len && (!rtx_rate(s) || s->rtx_budget >= 0);
+                struct queue *q = rtx ? &s->rtx_q : &s->media_q;
                 if (!q->len)
                         break;
                 if (s->pacing_Bps && s->budget < 0)
                         break;
-                struct item it;
                 queue_pop(q, &it);
-                if (s->pacing_Bps)
+                if (s->pacing_Bps) {
                         s->budget -= (int64_t)(it.data.len * US_PER_SEC);
+                        if (rtx)
+                                s->rtx_budget -= (int64_t)(it.data.len * US_PER_SEC);
+                }
                 release(s, &it, now);
         }
 }
@@ -488,6 +582,19 @@ int rtp_sender_send_frame(struct rtp_sender *s, uint64_t now_us, uint64_t captur
                 if (rc < 0)
                         return rc;
                 const uint8_t *bytes = frame;
+                /*
+                 * The key frame a PLI or FIR asked for: the receiver drops everything before
+                 * it, so retransmissions still queued would only delay it (after an outage,
+                 * hundreds of them: seconds of frozen video).
+                 */
+                if (!(bytes[0] & 0x01) && s->keyframe_asked) {
+                        s->keyframe_asked = false;
+                        rtx_flush(s);
+                        s->have_floor = true;
+                        s->nack_floor = s->seq;
+                } else if (s->have_floor && (uint16_t)(s->seq - s->nack_floor) >= s->hist_size) {
+                        s->have_floor = false; /* all before it left the history anyway */
+                }
                 for (size_t i = 0; i < n; i++) {
                         h.seq = s->seq;
                         h.ts = ts;
@@ -521,6 +628,7 @@ static void remember(struct rtp_sender *s, struct item *it)
         slot->payload_len = it->payload_len;
         slot->sent_us = it->release_us;
         slot->resent = false;
+        slot->pending = false;
 }
 
 /* Queues a retransmission of seq. Returns 1 when queued, 0 when skipped, -1 when unknown. */
@@ -529,6 +637,10 @@ static int resend(struct rtp_sender *s, uint64_t now, uint16_t seq)
         struct history_slot *slot = &s->hist[seq % s->hist_size];
         if (!slot->used || slot->seq != seq || now - slot->sent_us > s->cfg.history_max_age_us)
                 return -1;
+        /* Still queued: a repeated NACK (the receiver retries every RTT, which does not see
+         * our queue) must not queue it again. */
+        if (slot->pending)
+                return 0;
         uint64_t min_gap = s->st.rtt_valid ? s->st.rtt_us : RTX_MIN_INTERVAL_US;
         if (slot->resent && now - slot->last_resent_us < min_gap)
                 return 0;
@@ -537,6 +649,7 @@ static int resend(struct rtp_sender *s, uint64_t now, uint16_t seq)
         struct item it = {.kind = RTP_SENDER_OUT_RTP,
                           .seq = seq,
                           .payload_len = slot->payload_len,
+                          .orig_sent_us = slot->sent_us,
                           .retransmission = true};
         if (s->cfg.rtx) {
                 /* RFC 4588 section 4: same header on the RTX SSRC and PT with our own sequence
@@ -546,7 +659,7 @@ static int resend(struct rtp_sender *s, uint64_t now, uint16_t seq)
                         return -1;
                 p.h.pt = s->cfg.rtx_pt;
                 p.h.ssrc = s->cfg.rtx_ssrc;
-                p.h.seq = s->rtx_seq;
+                p.h.seq = 0; /* numbered when it leaves the pacer (release) */
                 int rc = rtp_build(&it.data, &p.h, NULL, 0, 0);
                 if (rc == 0)
                         rc = buf_append_u16be(&it.data, seq);
@@ -556,7 +669,6 @@ static int resend(struct rtp_sender *s, uint64_t now, uint16_t seq)
                         buf_free(&it.data);
                         return 0;
                 }
-                s->rtx_seq++;
         } else if (buf_append(&it.data, slot->pkt.data, slot->pkt.len) < 0) {
                 buf_free(&it.data);
                 return 0;
@@ -564,13 +676,14 @@ static int resend(struct rtp_sender *s, uint64_t now, uint16_t seq)
         it.twcc_offset = twcc_offset_of(s, &it.data);
         size_t n = it.data.len;
         s->queued_bytes += n;
+        s->rtx_bytes += n;
         if (queue_push(&s->rtx_q, &it) < 0) {
                 s->queued_bytes -= n;
+                s->rtx_bytes -= n;
                 buf_free(&it.data);
                 return 0;
         }
-        slot->resent = true;
-        slot->last_resent_us = now;
+        slot->pending = true;
         return 1;
 }
 
@@ -584,6 +697,7 @@ static void push_event(struct rtp_sender *s, struct item *it)
 
 static void keyframe_request(struct rtp_sender *s, bool fir)
 {
+        s->keyframe_asked = true;
         /* Several requests before the encoder has seen the first one ask for the same thing. */
         if (s->keyframe_pending)
                 return;
@@ -627,7 +741,13 @@ static void handle_nack(struct rtp_sender *s, uint64_t now, const struct rtcp_na
                         if (b > 0 && !(blp & (1u << (b - 1))))
                                 continue;
                         ev.nack_requested++;
-                        int rc = resend(s, now, (uint16_t)(pid + b));
+                        uint16_t seq = (uint16_t)(pid + b);
+                        /* Before the key frame a PLI or FIR asked for (the receiver may not
+                         * know it yet): of no use to it. */
+                        if (s->have_floor &&
+                            (uint16_t)(s->seq - seq) > (uint16_t)(s->seq - s->nack_floor))
+                                continue;
+                        int rc = resend(s, now, seq);
                         if (rc > 0)
                                 ev.nack_resent++;
                         else if (rc < 0)
@@ -765,6 +885,13 @@ uint64_t rtp_sender_next_deadline(const struct rtp_sender *s)
                         uint64_t rate = effective_rate(s);
                         t += ((uint64_t)-s->budget + rate - 1) / rate;
                 }
+                /* Only retransmissions waiting, and over their budget: until it refills. */
+                uint64_t rr = rtx_rate(s);
+                if (!s->media_q.len && s->rtx_budget < 0 && rr) {
+                        uint64_t tr = s->pacer_last_us + ((uint64_t)-s->rtx_budget + rr - 1) / rr;
+                        if (tr > t)
+                                t = tr;
+                }
                 if (t < d)
                         d = t;
         }
@@ -786,6 +913,7 @@ int rtp_sender_stop(struct rtp_sender *s, uint64_t now_us)
         queue_clear(&s->media_q);
         queue_clear(&s->rtx_q);
         s->queued_bytes = 0;
+        s->rtx_bytes = 0;
         struct buf b = BUF_INIT;
         uint32_t ssrcs[2] = {s->cfg.ssrc, s->cfg.rtx_ssrc};
         int rc = build_report(s, now_us, &b);

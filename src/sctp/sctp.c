@@ -47,9 +47,21 @@
 #define SCTP_CHUNK_SACK              3
 #define SCTP_CHUNK_RECONFIG          130
 #define SCTP_PARAM_OUT_SSN_RESET_REQ 13
-/* Longest we hold a stream reset request back, and how many such packets (see sctp_input). */
+/*
+ * How long we hold a stream reset request back while our cumulative TSN does not move, and how
+ * many such packets (see sctp_input).
+ */
 #define SCTP_RESET_HOLD_MAX_US 5000000
 #define SCTP_RESET_HOLD_MAX    8
+/*
+ * How often we ask usrsctp for a heartbeat, to give it an RTT sample, while partially reliable
+ * data is in flight (sctp_probe_rtt): quickly while its RTO is above the minimum (a bad
+ * estimate takes some 30 samples to wash out), for at most that many probes (a long path keeps
+ * its RTO above the minimum for good), slowly otherwise.
+ */
+#define SCTP_RTT_PROBE_FAST_US 50000
+#define SCTP_RTT_PROBE_SLOW_US 500000
+#define SCTP_RTT_PROBES_FAST   40
 /* usrsctp refuses sends beyond this many chunks per association; the default 512 is small. */
 #define SCTP_MAX_CHUNKS_ON_QUEUE 8192
 
@@ -196,6 +208,8 @@ static void sctp_note_sack(struct sctp_assoc *a, const uint8_t *p, size_t n)
                 if (type == SCTP_CHUNK_SACK) {
                         uint32_t cum = buf_rd_u32be(&r);
                         if (buf_rd_ok(&r)) {
+                                if (!a->sack_cum_valid || cum != a->sack_cum)
+                                        a->sack_cum_moved = g_sctp.clock_us;
                                 a->sack_cum = cum;
                                 a->sack_cum_valid = true;
                         }
@@ -371,12 +385,18 @@ static void sctp_release_held(struct sctp_assoc *a, uint64_t now_us)
         while (a->held) {
                 struct sctp_held *h = a->held;
                 bool ready = !sctp_tsn_gt(h->tsn, a->sack_cum);
-                if (!ready && now_us - h->since < SCTP_RESET_HOLD_MAX_US)
+                /*
+                 * Releasing early risks the very abort the hold avoids, so we wait as long as
+                 * the data keeps coming (a slow sender under loss, whose FORWARD-TSN will close
+                 * the gap) and give up only on a peer that stopped filling it.
+                 */
+                uint64_t since = h->since > a->sack_cum_moved ? h->since : a->sack_cum_moved;
+                if (!ready && now_us - since < SCTP_RESET_HOLD_MAX_US)
                         return;
                 if (!ready)
                         log_debug("sctp",
-                                  "TSN %u still missing after %u s: releasing the stream "
-                                  "reset request anyway",
+                                  "TSN %u still missing, nothing new for %u s: releasing the "
+                                  "stream reset request anyway",
                                   h->tsn, SCTP_RESET_HOLD_MAX_US / 1000000);
                 a->held = h->next;
                 a->n_held--;
@@ -453,9 +473,59 @@ static void sctp_global_init(void)
         g_sctp.inited = true;
 }
 
+/* Moves one association's packets to the other; counts the events that matter to a warm-up. */
+static int prepare_pump(struct sctp_assoc *from, struct sctp_assoc *to, int *up, int *msgs)
+{
+        struct sctp_output o;
+        int moved = 0;
+        while (sctp_assoc_poll_output(from, &o) == 1) {
+                if (o.kind == SCTP_OUTPUT_TRANSMIT) {
+                        sctp_assoc_handle_input(to, 0, o.data, o.len);
+                        moved++;
+                } else if (o.kind == SCTP_OUTPUT_ASSOC_UP) {
+                        (*up)++;
+                } else if (o.kind == SCTP_OUTPUT_CHANNEL_MESSAGE) {
+                        (*msgs)++;
+                }
+        }
+        return moved;
+}
+
+/*
+ * Starts usrsctp, then runs two associations in memory through the handshake, a channel open
+ * and one message: the first association of a process cost 0.1-0.2 ms more in connect alone
+ * (usrsctp's allocations and code still cold), right between DTLS and SCTP on both sides.
+ */
 void sctp_lib_prepare(void)
 {
         sctp_global_init();
+        if (g_sctp.refs > 0)
+                return; /* a real association runs: its clock must not be disturbed */
+        struct sctp_config ca = {.dtls_client = true}, cb = {0};
+        struct sctp_assoc *a = NULL, *b = NULL;
+        int up = 0, msgs = 0;
+        int level = log_get_level();
+        log_set_level(LOG_LEVEL_WARN); /* its debug lines would read as the real ones */
+        if (sctp_assoc_new(&ca, &a) == 0 && sctp_assoc_new(&cb, &b) == 0) {
+                uint16_t id;
+                sctp_assoc_start(a, 0);
+                sctp_assoc_start(b, 0);
+                for (int i = 0; i < 16 && up < 2; i++)
+                        if (prepare_pump(a, b, &up, &msgs) + prepare_pump(b, a, &up, &msgs) == 0)
+                                break;
+                if (up == 2 && sctp_channel_open(a, "warm", "", NULL, &id) == 0 &&
+                    sctp_channel_send(a, id, true, "warm", 4) == 0)
+                        for (int i = 0; i < 16 && msgs < 1; i++)
+                                if (prepare_pump(a, b, &up, &msgs) +
+                                        prepare_pump(b, a, &up, &msgs) ==
+                                    0)
+                                        break;
+        }
+        sctp_assoc_free(a);
+        sctp_assoc_free(b);
+        log_set_level(level);
+        if (up != 2 || msgs != 1)
+                log_debug("sctp", "the warm-up association did not complete");
 }
 
 /* Gives usrsctp the time elapsed since it was last told, in whole milliseconds. */
@@ -991,6 +1061,84 @@ uint64_t sctp_assoc_next_deadline(const struct sctp_assoc *a)
         return a->next_tick;
 }
 
+/*
+ * A trace line a second with the sender's state (congestion window, RTT and RTO, chunks in
+ * flight and queued, the peer's window) and the process-wide counters of T3 timeouts, fast
+ * retransmissions, stream reset timeouts and heartbeats: what explains a stalled or slow
+ * association.
+ */
+static void sctp_log_status(struct sctp_assoc *a, uint64_t now_us)
+{
+        if (a->state != SCTP_ST_UP || !log_enabled(LOG_LEVEL_TRACE, "sctp") ||
+            now_us - a->status_logged < 1000000)
+                return;
+        a->status_logged = now_us;
+        struct sctp_status st;
+        memset(&st, 0, sizeof(st));
+        socklen_t len = sizeof(st);
+        if (usrsctp_getsockopt(a->sock, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
+                return;
+        struct sctpstat s;
+        memset(&s, 0, sizeof(s));
+        usrsctp_get_stat(&s);
+        log_trace("sctp",
+                  "status: cwnd %u srtt %u ms rto %u ms unacked %u pending %u peer rwnd %u "
+                  "sndbuf %zu held %u; t3 %u fr %u rtx %u strrst-timeouts %u hb %u/%u",
+                  st.sstat_primary.spinfo_cwnd, st.sstat_primary.spinfo_srtt,
+                  st.sstat_primary.spinfo_rto, st.sstat_unackdata, st.sstat_penddata, st.sstat_rwnd,
+                  sctp_assoc_total_buffered(a), a->n_held, s.sctps_timodata,
+                  s.sctps_sendfastretrans, s.sctps_sendretransdata, s.sctps_timostrmrst,
+                  s.sctps_recvheartbeatack, s.sctps_sendheartbeat);
+}
+
+uint32_t sctp_assoc_rto_ms(struct sctp_assoc *a)
+{
+        struct sctp_status st;
+        memset(&st, 0, sizeof(st));
+        socklen_t len = sizeof(st);
+        if (a->state != SCTP_ST_UP ||
+            usrsctp_getsockopt(a->sock, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
+                return 0;
+        return st.sstat_primary.spinfo_rto;
+}
+
+/*
+ * usrsctp 0.9.5 times one DATA chunk per round trip for its RTT estimate and stops for good
+ * when PR-SCTP abandons that chunk: it never rearms the measurement (rto_needed), so the
+ * estimate freezes. That is harmless while it is right, but the handshake can make it wrong:
+ * the INIT-ACK's sample runs from the association's first INIT even when that INIT was lost
+ * and resent a second later, so one lost handshake packet left SRTT near a second and the RTO
+ * at 3.2 s for the life of the association. Under loss a small window often cannot gather the
+ * three reports a fast retransmit needs, so the sender sat out whole RTOs and its rate
+ * collapsed (tests/netns/data-loss.sh). Heartbeats still give samples (the HEARTBEAT-ACK
+ * echoes its send time), so while partially reliable data is in flight we ask for one on
+ * demand now and then.
+ */
+static void sctp_probe_rtt(struct sctp_assoc *a, uint64_t now_us)
+{
+        if (a->state != SCTP_ST_UP || !a->pr_sent)
+                return;
+        struct sctp_status st;
+        memset(&st, 0, sizeof(st));
+        socklen_t len = sizeof(st);
+        if (usrsctp_getsockopt(a->sock, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0 ||
+            st.sstat_unackdata == 0)
+                return;
+        bool fast =
+            st.sstat_primary.spinfo_rto > SCTP_RTO_MIN_MS && a->rtt_probes < SCTP_RTT_PROBES_FAST;
+        if (now_us - a->rtt_probed < (fast ? SCTP_RTT_PROBE_FAST_US : SCTP_RTT_PROBE_SLOW_US))
+                return;
+        a->rtt_probed = now_us;
+        a->rtt_probes++;
+        struct sockaddr_conn remote = sctp_sconn(a, a->cfg.remote_port);
+        struct sctp_paddrparams pp;
+        memset(&pp, 0, sizeof(pp));
+        memcpy(&pp.spp_address, &remote, sizeof(remote));
+        pp.spp_flags = SPP_HB_DEMAND;
+        if (usrsctp_setsockopt(a->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp)) < 0)
+                log_debug("sctp", "asking for a heartbeat: %s", strerror(errno));
+}
+
 void sctp_assoc_handle_timeout(struct sctp_assoc *a, uint64_t now_us)
 {
         if (a->state == SCTP_ST_IDLE || a->state == SCTP_ST_DEAD)
@@ -1000,6 +1148,8 @@ void sctp_assoc_handle_timeout(struct sctp_assoc *a, uint64_t now_us)
         sctp_drain(a);
         if (a->state == SCTP_ST_UP)
                 sctp_channel_on_tick(a);
+        sctp_probe_rtt(a, now_us);
+        sctp_log_status(a, now_us);
         sctp_schedule(a, now_us);
 }
 
@@ -1078,6 +1228,7 @@ int sctp_assoc_send_raw(struct sctp_assoc *a, uint16_t sid, uint32_t ppid, bool 
         spa.sendv_sndinfo.snd_flags = unordered ? SCTP_UNORDERED : 0;
         spa.sendv_sndinfo.snd_ppid = htonl(ppid);
         if (pr && pr->reliability != DC_RELIABLE) {
+                a->pr_sent = true;
                 spa.sendv_flags |= SCTP_SEND_PRINFO_VALID;
                 spa.sendv_prinfo.pr_policy =
                     pr->reliability == DC_MAX_RETRANSMITS ? SCTP_PR_SCTP_RTX : SCTP_PR_SCTP_TTL;

@@ -83,6 +83,7 @@ struct sctp_assoc {
         unsigned n_held;
         uint32_t sack_cum; /* cumulative TSN of the last SACK we sent */
         bool sack_cum_valid;
+        uint64_t sack_cum_moved; /* when sack_cum last advanced: sctp_now() */
 
         uint8_t *rdbuf; /* usrsctp_recvv target */
         struct buf rx_msg;
@@ -97,8 +98,12 @@ struct sctp_assoc {
         uint64_t next_tick;
         bool idle_tick; /* next_tick is the slow one */
         uint64_t last_activity;
-        bool activity;      /* something happened since the last tick decision */
-        bool resets_queued; /* a channel waits to reset its stream (datachannel.c) */
+        bool activity;          /* something happened since the last tick decision */
+        bool resets_queued;     /* a channel waits to reset its stream (datachannel.c) */
+        uint64_t status_logged; /* when sctp_log_status last wrote a line */
+        bool pr_sent;           /* a partially reliable message was sent (sctp_probe_rtt) */
+        uint64_t rtt_probed;    /* when sctp_probe_rtt last asked for a heartbeat */
+        unsigned rtt_probes;    /* how many it asked for */
 
         struct sctp_channel *ch[SCTP_MAX_STREAMS];
         unsigned ch_end; /* one past the highest id in use: bounds the per-packet scans */
@@ -115,6 +120,8 @@ int sctp_assoc_send_raw(struct sctp_assoc *a, uint16_t sid, uint32_t ppid, bool 
                         const struct dc_options *pr, const void *data, size_t len);
 int sctp_assoc_reset_stream(struct sctp_assoc *a, uint16_t sid);
 size_t sctp_assoc_total_buffered(struct sctp_assoc *a);
+/* usrsctp's current retransmission timeout for the peer, in ms; 0 when it has none. */
+uint32_t sctp_assoc_rto_ms(struct sctp_assoc *a);
 
 /* datachannel.c */
 void sctp_channel_on_message(struct sctp_assoc *a, uint16_t sid, uint32_t ppid, const uint8_t *data,

@@ -37,6 +37,19 @@
 # Every figure is printed, the per-second series too (offerer send rate,
 # estimate, BWE state, RTT; answerer frames).
 #
+# DATA=1: a bulk data transfer beside the call on the same path. The offerer
+# also runs --data with endless input (/dev/zero) and the answerer --data, so
+# video and data share the bottleneck; RATES defaults to "2" (one window),
+# PHASE to 30 and LOW to 0.80 then: check 1 is on everything sent together
+# (candidate-pair bytesSent, headers of RTP, SCTP and DTLS included), and
+#  5. shares: in each settled window the video send rate (outbound-rtp
+#     bytesSent: payload, RTX included) and the data throughput (the
+#     answerer's data-channel bytesReceived: payload) are each at least
+#     MIN_SHARE (0.30) of the bottleneck; the RTT mean in the window is at most
+#     the lowest RTT + MAX_QUEUE_MS (100), so data does not keep the queue full.
+# The answerer exits 15 there (the offerer hangs up at --duration while its
+# channel is still open: "the session broke"); that is expected.
+#
 # Needs root, `ip netns`, `tc` with tbf; otherwise "SKIP: <reason>", exit 77.
 # Nothing has a route out of the namespaces; an EXIT trap kills what the
 # script started and deletes them. About 45 s.
@@ -46,11 +59,21 @@
 # LOW (0.85), HIGH (1.00), MAX_LOSS (0.02), MAX_GAP_MS (2000), VIDEO_BITRATE
 # (5000), VIDEO (the offerer's --video, default test; a .y4m is looped, but
 # mediacheck reads frame numbers only from the test pattern), PYTHON
-# (/usr/bin/python3), KEEP_TMP=1. RATES are whole Mbit/s.
+# (/usr/bin/python3), KEEP_TMP=1, DATA (0), MIN_SHARE (0.30), MAX_QUEUE_MS
+# (100). RATES are whole Mbit/s.
 set -u
 
+DATA=${DATA:-0}
+if [ "$DATA" = 1 ]; then
+    RATES=${RATES:-2}
+    PHASE=${PHASE:-30}
+    LOW=${LOW:-0.80}
+fi
 RATES=${RATES:-1 3}
 PHASE=${PHASE:-20}
+MIN_SHARE=${MIN_SHARE:-0.30}
+MAX_QUEUE_MS=${MAX_QUEUE_MS:-100}
+export DATA MIN_SHARE MAX_QUEUE_MS # for the checks below
 SETTLE=${SETTLE:-10}
 QUEUE_MS=${QUEUE_MS:-150}
 LOW=${LOW:-0.85}
@@ -152,15 +175,21 @@ tbf_counts() {
 }
 
 mkfifo "$tmp/o2a" "$tmp/a2o"
+data_opt=()
+data_in=/dev/null
+if [ "$DATA" = 1 ]; then
+    data_opt=(--data)
+    data_in=/dev/zero
+fi
 ip netns exec "$B" timeout -k 3 $((duration + 40)) "$rtcpeer" answer -v --timeout 20 \
     --signal-in "$tmp/o2a" --signal-out "$tmp/a2o" --video-out "$tmp/video.y4m" \
-    --record-audio "$tmp/audio.wav" --stats "$tmp/answer.jsonl" \
+    --record-audio "$tmp/audio.wav" --stats "$tmp/answer.jsonl" "${data_opt[@]}" \
     </dev/null >/dev/null 2>"$tmp/answer.err" &
 pa=$!
 ip netns exec "$A" timeout -k 3 $((duration + 40)) "$rtcpeer" offer -v --timeout 20 \
     --signal-out "$tmp/o2a" --signal-in "$tmp/a2o" --video "$VIDEO" \
     --video-bitrate "$VIDEO_BITRATE" --audio test --duration "$duration" \
-    --stats "$tmp/offer.jsonl" </dev/null >/dev/null 2>"$tmp/offer.err" &
+    --stats "$tmp/offer.jsonl" "${data_opt[@]}" <"$data_in" >/dev/null 2>"$tmp/offer.err" &
 po=$!
 pids=("$pa" "$po")
 t_start=$(now_ms)
@@ -223,6 +252,9 @@ fi
     "${tbf_drops:-0}" "${tbf_sent:-0}" "$((duration * 1000))" "${phase_drops[*]}" \
     "${changes[@]}" <<'EOF'
 import json, os, sys
+data_mode = os.environ.get("DATA", "0") == "1"
+min_share = float(os.environ.get("MIN_SHARE", "0.30"))
+max_queue = float(os.environ.get("MAX_QUEUE_MS", "100"))
 d = sys.argv[1]
 queue_ms, settle = float(sys.argv[2]), float(sys.argv[3])
 low, high, max_loss, max_gap = map(float, sys.argv[4:8])
@@ -263,7 +295,12 @@ for (ta, sa, _), (tb, sb, _) in zip(off, off[1:]):
     db = pb["bytesSent"] - pa["bytesSent"]
     dp = pb.get("packetsSent", 0) - pa.get("packetsSent", 0)
     ri = sb.get("RIvideo", {})
+    def track(k):
+        a, b = sa.get("OT" + k, {}).get("bytesSent"), sb.get("OT" + k, {}).get("bytesSent")
+        return (b - a) * 8 / dt if a is not None and b is not None else 0
     series.append({"t": (tb - t0) / 1000.0, "t_end": tb, "rate": db * 8 / dt,
+                   "video": track("video"), "audio": track("audio"),
+                   "budget": pb.get("rtcpeerDataBudgetBitrate"),
                    "wire": (db + 42 * dp) * 8 / dt, "bwe": pb.get("availableOutgoingBitrate"),
                    "state": pb.get("rtcpeerBweState"), "loss": pb.get("rtcpeerBweLoss"),
                    "target": sb.get("OTvideo", {}).get("targetBitrate"),
@@ -277,17 +314,35 @@ for (ta, sa, _), (tb, sb, _) in zip(ans, ans[1:]):
         continue
     frames.append(((tb - t0) / 1000.0, fb - fa, (tb - ta) / 1000.0))
 
+# Answerer: data received per sample interval (every channel's bytesReceived), bit/s.
+def dc_bytes(st):
+    return sum(s.get("bytesReceived", 0) for s in st.values() if s.get("type") == "data-channel")
+drate = []
+for (ta, sa, _), (tb, sb, _) in zip(ans, ans[1:]):
+    if tb > ta:
+        drate.append(((tb - t0) / 1000.0, tb, (dc_bytes(sb) - dc_bytes(sa)) * 8 / ((tb - ta) / 1e3)))
+
 print("# per second (t from session established): offerer send rate kbit/s (payload / wire),"
       " estimate, target, BWE state, loss, RTT ms; answerer frames decoded")
 fmap = {round(t): n for t, n, _ in frames}
+dmap = {round(t): r for t, _, r in drate}
+if data_mode:
+    print("# DATA: per second also video and audio send rate, data budget and data received,"
+          " kbit/s")
 for s in series:
-    print("  t=%5.1f  %5.0f / %5.0f  est %5s  target %5s  %-8s loss %-6s rtt %5s  frames %s"
+    extra = ""
+    if data_mode:
+        extra = "  video %5.0f audio %3.0f budget %5s data %5s" % (
+            s["video"] / 1e3, s["audio"] / 1e3,
+            "%.0f" % (s["budget"] / 1e3) if s["budget"] is not None else "-",
+            "%.0f" % (dmap[round(s["t"])] / 1e3) if round(s["t"]) in dmap else "-")
+    print("  t=%5.1f  %5.0f / %5.0f  est %5s  target %5s  %-8s loss %-6s rtt %5s  frames %s%s"
           % (s["t"], s["rate"] / 1e3, s["wire"] / 1e3,
              "%.0f" % (s["bwe"] / 1e3) if s["bwe"] else "-",
              "%.0f" % (s["target"] / 1e3) if s["target"] else "-", s["state"] or "-",
              "%.3f" % s["loss"] if s["loss"] is not None else "-",
              "%.0f" % (s["rtt"] * 1e3) if s["rtt"] is not None else "-",
-             fmap.get(round(s["t"]), "-")))
+             fmap.get(round(s["t"]), "-"), extra))
 
 # 1. rate in each settled window
 ends = [c[0] for c in changes[1:]] + [t0 + dur_ms - 1000]
@@ -335,6 +390,40 @@ for (tc, mbit), tn in zip(changes, ends):
           " from then on: %s" % (100 * low, mbit,
                                  "%.0f s" % max(first, 0) if first is not None else "never",
                                  "%.0f s" % max(st, 0) if st is not None else "never"))
+
+# 5. with DATA=1: video and data each get a fair share (together: check 1), and the queue
+#    does not stay full
+if data_mode:
+    base_rtt = min((s["rtt"] for s in series if s["rtt"]), default=None)
+    for tc, mbit, w in windows:
+        if not w:
+            continue
+        bn = mbit * 1e6
+        lo, hi = w[0]["t_end"] - 1000, w[-1]["t_end"]
+        dw = [r for _, tb, r in drate if lo < tb <= hi + 200]
+        video = sum(s["video"] for s in w) / len(w)
+        audio = sum(s["audio"] for s in w) / len(w)
+        data = sum(dw) / len(dw) if dw else 0
+        rtts = [s["rtt"] for s in w if s["rtt"] is not None]
+        rtt = sum(rtts) / len(rtts) if rtts else None
+        ok_share = video >= min_share * bn and data >= min_share * bn
+        ok_queue = rtt is not None and base_rtt is not None and rtt <= base_rtt + max_queue / 1e3
+        print("%s: %.0f Mbit/s shared: video %.0f kbit/s (%.1f %%), data %.0f kbit/s (%.1f %%),"
+              " audio %.0f kbit/s; payload together %.1f %% of the bottleneck (bound: each >="
+              " %.0f %%); RTT mean %s ms, lowest %s ms (bound: lowest + %.0f ms)"
+              % ("ok" if ok_share and ok_queue else "MISS", mbit, video / 1e3,
+                 100 * video / bn, data / 1e3, 100 * data / bn, audio / 1e3,
+                 100 * (video + audio + data) / bn, 100 * min_share,
+                 "%.0f" % (1e3 * rtt) if rtt is not None else "-",
+                 "%.0f" % (1e3 * base_rtt) if base_rtt is not None else "-", max_queue))
+        if not ok_share:
+            problems.append("%.0f Mbit/s: video %.1f %%, data %.1f %% of the bottleneck, not each"
+                            " >= %.0f %%" % (mbit, 100 * video / bn, 100 * data / bn,
+                                             100 * min_share))
+        if not ok_queue:
+            problems.append("%.0f Mbit/s shared: RTT mean %s ms above the lowest + %.0f ms"
+                            % (mbit, "%.0f" % (1e3 * rtt) if rtt is not None else "-",
+                               max_queue))
 
 # 2. loss, from the answerer's last object (the final one)
 lost = recv = 0
@@ -399,14 +488,16 @@ sys.exit(1 if problems else 0)
 EOF
 verdict=$?
 [ "$rc_o" = 0 ] || { echo "FAIL: offer exit $rc_o"; failed=1; }
-[ "$rc_a" = 0 ] || { echo "FAIL: answer exit $rc_a"; failed=1; }
+# With DATA=1 the offerer hangs up with its channel open: the answerer says so and exits 15.
+[ "$rc_a" = 0 ] || { [ "$DATA" = 1 ] && [ "$rc_a" = 15 ]; } ||
+    { echo "FAIL: answer exit $rc_a"; failed=1; }
 [ "$verdict" = 0 ] || failed=1
 if [ "$failed" != 0 ]; then
     echo "    offerer:"
     grep -v -e ' ice debug' -e ' net debug' "$tmp/offer.err" | tail -n 12 | sed 's/^/      /'
     echo "    answerer:"
     grep -v -e ' ice debug' -e ' net debug' "$tmp/answer.err" | tail -n 12 | sed 's/^/      /'
-    echo "FAIL: congestion control through ${RATES// /, then } Mbit/s"
+    echo "FAIL: congestion control through ${RATES// /, then } Mbit/s${data_opt:+ with data}"
     exit 1
 fi
-echo "PASS: congestion control through ${RATES// /, then } Mbit/s"
+echo "PASS: congestion control through ${RATES// /, then } Mbit/s${data_opt:+ with data}"

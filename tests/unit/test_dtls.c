@@ -63,6 +63,7 @@ struct side {
         uint8_t last_data[2048];
         size_t last_len;
         size_t transmitted;
+        size_t max_datagram;
         int batches; /* non-empty sets of datagrams sent, roughly one per flight */
 };
 
@@ -119,6 +120,8 @@ static int pump_side(struct net *n, int i)
                         memcpy(batch[count], o.data, o.len);
                         lens[count++] = o.len;
                         s->transmitted++;
+                        if (o.len > s->max_datagram)
+                                s->max_datagram = o.len;
                         break;
                 case DTLS_OUTPUT_CONNECTED:
                         s->connected++;
@@ -248,6 +251,53 @@ static void test_clean_handshake(void **state)
         }
         srtp_ctx_free(sc_c);
         srtp_ctx_free(sc_s);
+        net_free(&n);
+}
+
+/*
+ * The client's certificate flight shares datagrams up to its ChangeCipherSpec: ClientHello,
+ * Certificate + ClientKeyExchange + CertificateVerify, ChangeCipherSpec, Finished. The server
+ * keeps GnuTLS's one message per datagram (test_lossy_link shows why).
+ */
+static void test_client_flight_shares_datagrams(void **state)
+{
+        (void)state;
+        unsigned mtus[] = {DTLS_DEFAULT_MTU, 400};
+        for (size_t i = 0; i < sizeof(mtus) / sizeof(mtus[0]); i++) {
+                struct dtls_config cc = config(DTLS_ROLE_CLIENT), sc = config(DTLS_ROLE_SERVER);
+                cc.mtu = sc.mtu = mtus[i];
+                struct net n;
+                net_init(&n, &cc, &sc);
+                start(&n);
+                run(&n, 60 * 1000000ULL);
+                assert_connected_pair(&n);
+                print_message("MTU %u: client %zu datagrams (largest %zu), server %zu\n", mtus[i],
+                              n.side[0].transmitted, n.side[0].max_datagram, n.side[1].transmitted);
+                assert_true(n.side[0].max_datagram <= mtus[i]);
+                assert_true(n.side[1].max_datagram <= mtus[i]);
+                if (mtus[i] == DTLS_DEFAULT_MTU)
+                        assert_int_equal(n.side[0].transmitted, 4);
+                else
+                        assert_true(n.side[0].transmitted > 4); /* 400 bytes hold less */
+                assert_int_equal(n.side[1].transmitted, 7);
+                net_free(&n);
+        }
+}
+
+/* The warm-up handshake completes with one certificate on both sides, and may run again. */
+static void test_lib_prepare(void **state)
+{
+        (void)state;
+        assert_int_equal(dtls_lib_prepare(NULL), -EINVAL);
+        assert_int_equal(dtls_lib_prepare(cert_c), 0);
+        assert_int_equal(dtls_lib_prepare(cert_s), 0);
+        /* A real handshake after it is unaffected. */
+        struct dtls_config cc = config(DTLS_ROLE_CLIENT), sc = config(DTLS_ROLE_SERVER);
+        struct net n;
+        net_init(&n, &cc, &sc);
+        start(&n);
+        run(&n, 60 * 1000000ULL);
+        assert_connected_pair(&n);
         net_free(&n);
 }
 
@@ -685,11 +735,18 @@ static int teardown(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_clean_handshake),   cmocka_unit_test(test_fingerprint_algorithms),
-            cmocka_unit_test(test_chromium_cipher),   cmocka_unit_test(test_no_srtp),
-            cmocka_unit_test(test_lossy_link),        cmocka_unit_test(test_data_and_close),
-            cmocka_unit_test(test_mitm_fingerprint),  cmocka_unit_test(test_late_fingerprint),
-            cmocka_unit_test(test_handshake_timeout), cmocka_unit_test(test_malformed_input),
+            cmocka_unit_test(test_clean_handshake),
+            cmocka_unit_test(test_client_flight_shares_datagrams),
+            cmocka_unit_test(test_lib_prepare),
+            cmocka_unit_test(test_fingerprint_algorithms),
+            cmocka_unit_test(test_chromium_cipher),
+            cmocka_unit_test(test_no_srtp),
+            cmocka_unit_test(test_lossy_link),
+            cmocka_unit_test(test_data_and_close),
+            cmocka_unit_test(test_mitm_fingerprint),
+            cmocka_unit_test(test_late_fingerprint),
+            cmocka_unit_test(test_handshake_timeout),
+            cmocka_unit_test(test_malformed_input),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -24,7 +24,10 @@
  * one (ccfb.c: two streams, each with its own RTP sequence numbers, mapped back to transport-wide
  * numbers by the sending side), and the feedback datagrams come back after the propagation delay
  * and are parsed with the RTCP parser, as in a call.
- * An optional AIMD flow (Reno-like, ACK-clocked) shares the bottleneck.
+ * An optional AIMD flow (Reno-like, ACK-clocked) shares the bottleneck. With `data_share` it
+ * is a data channel (SCTP has such a window) kept to its share of the estimate by a token bucket
+ * (burst 50 ms, at least a packet), as the data pipe does, and reported to gcc_on_other_sent;
+ * media then sends the rest of the estimate.
  */
 
 #define MS            1000ull
@@ -45,16 +48,21 @@ struct scenario {
         size_t nrates;
         uint64_t prop_us;    /* one way */
         size_t buffer_bytes; /* drop-tail queue */
+        size_t burst_bytes;  /* token bucket depth, as tc tbf's burst (0: none) */
         double loss;         /* random loss before the bottleneck... */
         uint64_t loss_from;  /* ...from this time on */
         uint64_t duration;
-        uint64_t tcp_start;     /* 0: no competing flow */
-        bool impair_feedback;   /* duplicate, reorder and corrupt feedback */
-        bool no_twcc;           /* the peer sends only receiver reports and REMB */
-        uint64_t feedback_stop; /* 0: never */
-        uint64_t clock_offset;  /* receiver clock minus ours */
-        bool ccfb;              /* RFC 8888 feedback instead of transport-wide feedback */
-        uint64_t ntp_offset;    /* ccfb: the receiver's NTP time minus its clock */
+        uint64_t tcp_start;        /* 0: no competing flow */
+        double data_share;         /* the competing flow is data at this share of the estimate */
+        bool data_unreported;      /* ...that gcc is not told about */
+        uint32_t media_cap;        /* with data: media sends at most this, data the rest */
+        bool impair_feedback;      /* duplicate, reorder and corrupt feedback */
+        bool no_twcc;              /* the peer sends only receiver reports and REMB */
+        uint64_t feedback_stop;    /* 0: never */
+        uint64_t cut_from, cut_to; /* the path cut both ways: packets, feedback and RRs lost */
+        uint64_t clock_offset;     /* receiver clock minus ours */
+        bool ccfb;                 /* RFC 8888 feedback instead of transport-wide feedback */
+        uint64_t ntp_offset;       /* ccfb: the receiver's NTP time minus its clock */
         uint16_t first_seq;
         uint64_t remb_at;
         uint64_t remb_bps;
@@ -92,6 +100,8 @@ struct link {
         size_t head, n;
         uint64_t bytes;
         uint64_t last_dep;
+        double tokens; /* bytes in the bucket at tokens_at */
+        uint64_t tokens_at;
 };
 
 static uint32_t link_rate(const struct scenario *sc, uint64_t t)
@@ -114,7 +124,21 @@ static uint64_t link_send(struct link *l, uint64_t now, uint32_t size)
         if (l->bytes + size > l->sc->buffer_bytes || l->n == RING)
                 return 0;
         uint64_t start = l->last_dep > now ? l->last_dep : now;
-        uint64_t dep = start + (uint64_t)size * 8 * SEC / link_rate(l->sc, start);
+        uint32_t rate = link_rate(l->sc, start);
+        uint64_t dep = start + (uint64_t)size * 8 * SEC / rate;
+        if (l->sc->burst_bytes) {
+                /* A token bucket: what it holds leaves at once, the rest at the rate. */
+                double tok = l->tokens + (double)(start - l->tokens_at) * rate / 8e6;
+                if (tok > (double)l->sc->burst_bytes)
+                        tok = (double)l->sc->burst_bytes;
+                dep = start;
+                if (tok < size) {
+                        dep += (uint64_t)((size - tok) * 8e6 / rate) + 1;
+                        tok = size;
+                }
+                l->tokens = tok - size;
+                l->tokens_at = dep;
+        }
         size_t i = (l->head + l->n) % RING;
         l->dep[i] = dep;
         l->size[i] = size;
@@ -214,6 +238,13 @@ static uint64_t min64(uint64_t a, uint64_t b)
         return a < b ? a : b;
 }
 
+/* Media's part of the estimate while data flows: its share, or less when capped. */
+static double media_part(const struct scenario *sc, uint32_t target)
+{
+        double m = target * (1 - sc->data_share);
+        return sc->media_cap && m > sc->media_cap ? sc->media_cap : m;
+}
+
 static void run(const struct scenario *sc, struct result *res)
 {
         memset(res, 0, sizeof(*res));
@@ -248,6 +279,9 @@ static void run(const struct scenario *sc, struct result *res)
         double cwnd = 2, ssthresh = 1e9;
         unsigned inflight = 0;
         uint64_t last_cut = 0;
+        /* Its token bucket, in bytes, when it is a data channel. */
+        double tokens = PKT;
+        uint64_t last_fill = 0, next_data = UINT64_MAX;
 
         for (unsigned long iter = 0; now < sc->duration; iter++) {
                 assert_true(iter < 50000000ul);
@@ -266,6 +300,7 @@ static void run(const struct scenario *sc, struct result *res)
                 next = min64(next, gcc_next_deadline(g));
                 if (sc->tcp_start && sc->tcp_start > now)
                         next = min64(next, sc->tcp_start);
+                next = min64(next, next_data);
                 if (next > now)
                         now = next;
                 if (now >= sc->duration)
@@ -292,7 +327,8 @@ static void run(const struct scenario *sc, struct result *res)
                         int k = crx ? ccfb_recv_poll(crx, now + sc->clock_offset, &out)
                                     : twcc_recv_poll(rx, now + sc->clock_offset, &out);
                         assert_true(k >= 0);
-                        bool stopped = sc->feedback_stop && now >= sc->feedback_stop;
+                        bool stopped = (sc->feedback_stop && now >= sc->feedback_stop) ||
+                                       (now >= sc->cut_from && now < sc->cut_to);
                         if (k > 0 && !stopped) {
                                 uint64_t t = now + sc->prop_us;
                                 fb_count++;
@@ -342,7 +378,27 @@ static void run(const struct scenario *sc, struct result *res)
                         }
                 }
                 if (sc->tcp_start && now >= sc->tcp_start) {
+                        /* The data's part, bytes/s. */
+                        double share = (gcc_target_bps(g) - media_part(sc, gcc_target_bps(g))) / 8;
+                        if (sc->data_share > 0) {
+                                double burst = share * 0.05 > PKT ? share * 0.05 : PKT;
+                                tokens += share * (double)(now - last_fill) / SEC;
+                                tokens = tokens < burst ? tokens : burst;
+                                last_fill = now;
+                                next_data = UINT64_MAX;
+                        }
                         while (inflight < (unsigned)cwnd) {
+                                if (sc->data_share > 0) {
+                                        if (tokens < PKT) {
+                                                next_data =
+                                                    now + (uint64_t)((PKT - tokens) * SEC / share) +
+                                                    1;
+                                                break;
+                                        }
+                                        tokens -= PKT;
+                                        if (!sc->data_unreported)
+                                                gcc_on_other_sent(g, now, PKT);
+                                }
                                 inflight++;
                                 uint64_t dep = link_send(l, now, PKT);
                                 if (dep)
@@ -378,7 +434,8 @@ static void run(const struct scenario *sc, struct result *res)
                         if (probing)
                                 assert_int_equal(gcc_probe_sent(g, s, pr.id), 0);
                         rr_sent++;
-                        if (sc->loss > 0 && now >= sc->loss_from && rnd01(&seed) < sc->loss) {
+                        if ((sc->loss > 0 && now >= sc->loss_from && rnd01(&seed) < sc->loss) ||
+                            (now >= sc->cut_from && now < sc->cut_to)) {
                                 rr_lost++;
                         } else {
                                 uint64_t dep = link_send(l, now, PKT);
@@ -391,6 +448,8 @@ static void run(const struct scenario *sc, struct result *res)
                                 }
                         }
                         uint32_t rate = gcc_target_bps(g);
+                        if (sc->data_share > 0 && sc->tcp_start && now >= sc->tcp_start)
+                                rate = (uint32_t)media_part(sc, rate);
                         if (probing) {
                                 rate = pr.bps;
                                 probe_bytes += PKT;
@@ -401,7 +460,9 @@ static void run(const struct scenario *sc, struct result *res)
                         next_send = now + (uint64_t)PKT * 8 * SEC / rate;
                 }
 
-                if (now >= next_rr) {
+                if (now >= next_rr && now >= sc->cut_from && now < sc->cut_to) {
+                        next_rr += SEC; /* lost in the cut; its interval's loss stays counted */
+                } else if (now >= next_rr) {
                         /* A receiver report a second: loss over it, RTT with the queue. */
                         uint8_t fl = rr_sent ? (uint8_t)(rr_lost * 256 / rr_sent > 255
                                                              ? 255
@@ -580,6 +641,41 @@ static void test_constant(void **state)
 }
 
 /*
+ * A shaper with a burst allowance, as congestion.sh's tbf (burst 4500 bytes, a 150 ms queue):
+ * a probe cluster that fits in what the bucket holds plus what it gains meanwhile passes at the
+ * probe's own rate, and the estimate takes that for the path's capacity (15 ms at 6x the start
+ * rate through 1 Mbit/s, or at twice the estimate through 3 Mbit/s: 3 and 5 Mbit/s). Sending it
+ * at once overflowed the queue (30 and 66 drops here, a second of frozen video in a call); the
+ * target climbs instead, and the delay detector stops it in time.
+ */
+static void test_shaper_burst(void **state)
+{
+        (void)state;
+        static const uint32_t rates[] = {1000000, 3000000};
+        bool ok = true;
+        for (size_t k = 0; k < 2; k++) {
+                struct scenario sc = base(rates[k], 40);
+                sc.buffer_bytes = rates[k] / 8 * 150 / 1000;
+                sc.burst_bytes = 4500;
+                struct result *r = malloc(sizeof(*r));
+                run(&sc, r);
+                double peak = max_target(r, 0, 40);
+                print_message(
+                    "%.0f Mbit/s, tbf burst 4500: peak target %.0f%%, 10-40 s mean %.0f%%, "
+                    "drops %llu, probes %llu (%llu raised the estimate)\n",
+                    rates[k] / 1e6, peak * 100 / rates[k], mean_target(r, 10, 40) * 100 / rates[k],
+                    (unsigned long long)r->drops, (unsigned long long)r->st.probes,
+                    (unsigned long long)r->st.probe_results);
+                /* The target may pass the capacity for a moment, but not so fast that the
+                 * queue overflows before the delay detector stops it. */
+                ok = ok && peak <= 1.5 * rates[k] && r->drops == 0 &&
+                     mean_target(r, 10, 40) >= 0.85 * rates[k];
+                free(r);
+        }
+        assert_true(ok);
+}
+
+/*
  * The same path with RFC 8888 feedback: per-stream sequence numbers mapped back to the
  * transport-wide ones, 1/1024 s arrival offsets. It converges like transport-wide feedback.
  */
@@ -753,6 +849,85 @@ static void test_competing_flow(void **state)
                       share * 100, worst * 100, (ours + theirs) / 2e4, mean_qdelay_ms(r, 30, 70));
         assert_true(share > 0.25);
         assert_true(worst > 0.15);
+        free(r);
+}
+
+/*
+ * A data channel beside media from 5 s: SCTP's window-based control, kept by a token bucket to
+ * half the estimate, and counted through gcc_on_other_sent; media sends the other half. The
+ * estimate is of both: it stays near the bottleneck and the two get about half each, with the
+ * queue short. Unreported, the same data flow looks to gcc like a path that carries only what
+ * media gets acknowledged: each decrease goes to 0.85x of that, media's half shrinks the
+ * estimate, which shrinks the data's half in turn.
+ */
+static void data_share_run(bool unreported, struct result *r)
+{
+        struct scenario sc = base(2000000, 60);
+        sc.tcp_start = 5 * SEC;
+        sc.data_share = 0.5;
+        sc.data_unreported = unreported;
+        run(&sc, r);
+        double media = goodput(r, 0, 20, 60), data = goodput(r, 1, 20, 60);
+        print_message("2 Mbit/s, media and data at half the estimate each%s: 20-60 s target mean "
+                      "%.0f%% (min %.0f%%), media %.0f%%, data %.0f%%, together %.0f%% of the "
+                      "bottleneck; queue mean %.0f ms, max %.0f ms; %llu overuses\n",
+                      unreported ? " (data not reported)" : "", mean_target(r, 20, 60) / 2e4,
+                      min_target(r, 20, 60) / 2e4, media / 2e4, data / 2e4, (media + data) / 2e4,
+                      mean_qdelay_ms(r, 20, 60), max_qdelay_ms(r, 20, 60),
+                      (unsigned long long)r->st.overuses);
+        if (getenv("GCC_TRACE"))
+                for (double t = 0; t < 60; t += 5)
+                        print_message("  %4.0f s: target %4.0f kbit/s, media %4.0f, data %4.0f\n",
+                                      t, mean_target(r, t, t + 5) / 1e3,
+                                      goodput(r, 0, t, t + 5) / 1e3, goodput(r, 1, t, t + 5) / 1e3);
+}
+
+static void test_data_share(void **state)
+{
+        (void)state;
+        struct result *r = malloc(sizeof(*r));
+        data_share_run(false, r);
+        double media = goodput(r, 0, 20, 60), data = goodput(r, 1, 20, 60);
+        assert_true(mean_target(r, 20, 60) >= 0.85 * 2000000);
+        assert_true(min_target(r, 20, 60) >= 0.6 * 2000000);
+        assert_true(media + data >= 0.85 * 2000000);
+        assert_true(media >= 0.35 * 2000000 && data >= 0.35 * 2000000);
+        assert_true(mean_qdelay_ms(r, 20, 60) < 50);
+        /* Every 5 s window, too: no collapse on the way. */
+        for (double t = 20; t + 5 <= 60; t += 5)
+                assert_true(goodput(r, 0, t, t + 5) + goodput(r, 1, t, t + 5) >= 0.75 * 2000000);
+
+        /* Unreported: every decrease to 0.85x media's half; growth stops at 1.5x that half. */
+        data_share_run(true, r);
+        assert_true(min_target(r, 20, 60) < 0.5 * 2000000);
+        assert_true(mean_target(r, 20, 60) < 0.8 * 2000000);
+        free(r);
+}
+
+/*
+ * Media capped at 400 kbit/s (its configured maximum) beside data from 5 s, which takes the rest
+ * of the estimate: counted with the data, the estimate grows past 1.5x what media alone gets
+ * acknowledged, and the data gets the rest of the 2 Mbit/s.
+ */
+static void test_data_takes_rest(void **state)
+{
+        (void)state;
+        struct scenario sc = base(2000000, 40);
+        sc.tcp_start = 5 * SEC;
+        sc.data_share = 0.5;
+        sc.media_cap = 400000;
+        struct result *r = malloc(sizeof(*r));
+        run(&sc, r);
+        double media = goodput(r, 0, 20, 40), data = goodput(r, 1, 20, 40);
+        print_message("2 Mbit/s, media capped at 400 kbit/s, data the rest: 20-40 s target mean "
+                      "%.0f%%, media %.0f kbit/s, data %.0f kbit/s, together %.0f%%; queue mean "
+                      "%.0f ms\n",
+                      mean_target(r, 20, 40) / 2e4, media / 1e3, data / 1e3, (media + data) / 2e4,
+                      mean_qdelay_ms(r, 20, 40));
+        assert_true(mean_target(r, 20, 40) >= 0.85 * 2000000);
+        assert_true(media >= 0.9 * 400000 && media <= 1.1 * 400000);
+        assert_true(media + data >= 0.85 * 2000000);
+        assert_true(mean_qdelay_ms(r, 20, 40) < 50);
         free(r);
 }
 
@@ -951,6 +1126,29 @@ static void test_feedback_timeout(void **state)
 }
 
 /*
+ * The path cut both ways for 5 s (a firewall, a dead Wi-Fi link), then back as it was. The
+ * estimate backs off during the cut, and once feedback comes back it starts from 0.8x what it
+ * was: the packets sent into the cut are reported lost (100 % of that feedback window, and of the
+ * first receiver report) but say nothing about congestion, so they must not halve it again.
+ */
+static void test_outage_restore(void **state)
+{
+        (void)state;
+        struct scenario sc = base(1000000, 20);
+        sc.cut_from = 10 * SEC;
+        sc.cut_to = 15 * SEC;
+        struct result *r = malloc(sizeof(*r));
+        run(&sc, r);
+        double before = mean_target(r, 8, 10);
+        assert_true(before > 700000);
+        assert_true(r->st.timeouts >= 2);
+        assert_true(r->target[slot_of(14.5)] <= before * 0.55); /* backed off in the cut */
+        double after = min_target(r, 15.5, 17);
+        assert_true(after >= before * 0.7);
+        free(r);
+}
+
+/*
  * A peer that never sends transport feedback (aiortc, webrtcbin): after two seconds of sending
  * the configured maximum applies, lowered by REMB and by receiver-report loss.
  */
@@ -1015,6 +1213,18 @@ static void test_api_edges(void **state)
         gcc_on_twcc(g, 2000, &fb); /* deltas missing */
         gcc_get_stats(g, &st);
         assert_int_equal(st.malformed, 1);
+        /* Other traffic: its send rate, over at least 150 ms at its start. */
+        for (int i = 0; i < 10; i++)
+                gcc_on_other_sent(g, 3000000 + (uint64_t)i * 10000, 1500);
+        gcc_get_stats(g, &st);
+        assert_int_equal(st.other_bps, 15000 * 8 * 1000000ull / 150000);
+        /* A lower maximum applies at once; 0 is the default again. */
+        gcc_set_max_bps(g, 100000);
+        assert_true(gcc_target_bps(g) <= 100000);
+        gcc_set_max_bps(g, 0);
+        assert_true(gcc_target_bps(g) <= 100000); /* grows again only from feedback */
+        gcc_on_other_sent(NULL, 0, 0);
+        gcc_set_max_bps(NULL, 0);
         gcc_on_twcc(g, 2000, NULL);
         gcc_on_packet_sent(NULL, 0, 0, 0);
         gcc_on_twcc(NULL, 0, &fb);
@@ -1036,6 +1246,8 @@ int main(void)
             cmocka_unit_test(test_random_loss_low),
             cmocka_unit_test(test_random_loss_high),
             cmocka_unit_test(test_competing_flow),
+            cmocka_unit_test(test_data_share),
+            cmocka_unit_test(test_data_takes_rest),
             cmocka_unit_test(test_remb_cap),
             cmocka_unit_test(test_clamps),
             cmocka_unit_test(test_no_transport_feedback),
@@ -1043,6 +1255,8 @@ int main(void)
             cmocka_unit_test(test_duplicates_ignored),
             cmocka_unit_test(test_garbage_feedback),
             cmocka_unit_test(test_feedback_timeout),
+            cmocka_unit_test(test_outage_restore),
+            cmocka_unit_test(test_shaper_burst),
             cmocka_unit_test(test_no_feedback_falls_back),
             cmocka_unit_test(test_api_edges),
         };

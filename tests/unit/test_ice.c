@@ -1250,6 +1250,56 @@ static void test_max_pairs(void **state)
         ice_agent_free(h.a);
 }
 
+/*
+ * RFC 8445 section 12.1: data may go on a valid pair before a pair is selected. A controlled
+ * agent whose own check succeeded, and to which the peer's checks came (the peer has applied
+ * the descriptions), can send (DTLS starts then) while nothing is nominated yet; before either
+ * it cannot.
+ */
+static void test_send_on_valid_pair_before_selection(void **state)
+{
+        (void)state;
+        struct harness h = {.a = lone_agent(false)};
+        struct addr peer = A("192.0.2.2:6000"), me = A("192.0.2.1:5000");
+        assert_int_equal(ice_agent_set_remote_credentials(h.a, ufrag_b, pwd_b), 0);
+        add_remote_host(h.a, "192.0.2.2", 6000, 0x7e7fffff);
+        ice_agent_handle_timeout(h.a, 0);
+        collect(&h);
+        assert_false(ice_agent_writable(h.a));
+        assert_int_equal(ice_agent_send(h.a, (const uint8_t *)"\x16x", 2), -ENOTCONN);
+        struct stun_msg m;
+        parse_out(&h, find_transmit_to(&h, &peer), &m);
+        assert_false(m.has_use_candidate);
+
+        struct buf b = BUF_INIT;
+        struct stun_builder sb;
+        stun_build_begin(&sb, &b, STUN_METHOD_BINDING, STUN_CLASS_SUCCESS, m.txid);
+        stun_build_xor_addr(&sb, STUN_ATTR_XOR_MAPPED_ADDRESS, &me);
+        stun_build_integrity(&sb, (const uint8_t *)pwd_b, strlen(pwd_b));
+        stun_build_fingerprint(&sb);
+        assert_int_equal(ice_agent_handle_input(h.a, 10 * MS, 1, &peer, b.data, b.len), 1);
+        collect(&h);
+        /* The peer answered, but may not have our description yet: its checks tell. */
+        assert_false(ice_agent_writable(h.a));
+        build_request(&b, "aaaa:bbbb", pwd_a, true, true, 77, false, 0);
+        assert_int_equal(ice_agent_handle_input(h.a, 11 * MS, 1, &peer, b.data, b.len), 1);
+        collect(&h);
+        assert_int_equal(find_out(&h, ICE_OUT_SELECTED_PAIR, 0), -1); /* nothing nominated */
+        assert_int_equal(ice_agent_state(h.a), ICE_STATE_CHECKING);
+        assert_true(ice_agent_writable(h.a));
+        assert_int_equal(ice_agent_send(h.a, (const uint8_t *)"\x16hi", 3), 0);
+        collect(&h);
+        assert_int_equal(h.n, 1);
+        assert_int_equal(h.out[0].kind, ICE_OUT_TRANSMIT);
+        assert_int_equal(h.out[0].u.transmit.len, 3);
+        assert_int_equal(h.out[0].u.transmit.base, 1);
+        assert_true(addr_equal(&h.out[0].u.transmit.dest, &peer));
+        buf_free(&b);
+        ice_agent_close(h.a);
+        assert_false(ice_agent_writable(h.a));
+        ice_agent_free(h.a);
+}
+
 static void test_api_misuse_and_close(void **state)
 {
         (void)state;
@@ -1337,6 +1387,7 @@ int main(void)
             cmocka_unit_test(test_priorities_foundations_gathering),
             cmocka_unit_test(test_remote_candidate_forms),
             cmocka_unit_test(test_max_pairs),
+            cmocka_unit_test(test_send_on_valid_pair_before_selection),
             cmocka_unit_test(test_api_misuse_and_close),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -598,7 +598,9 @@ static void test_unrecoverable_gap(void **state)
                         feed_at(x, T0 + TRANSIT + v->pkts[i].frame * FRAME_US, &v->pkts[i]);
         run_until(x, t1 + 2 * US_PER_SEC_TEST);
         assert_int_equal(x->k->n_frames, 1); /* only the key frame before the gap */
-        /* Ten NACKs, one every RTT + 5 ms. */
+        /* NACKs RTT + 5 ms apart, the wait doubling after each (55, 110, 220, 440 ms), until
+         * the frame is given up at its cap (map + 1 s): five of them. */
+        static const uint64_t nack_at[] = {0, 55000, 165000, 385000, 825000};
         size_t nacks = 0, plis = 0;
         uint64_t pli_at[8];
         for (size_t i = 0; i < x->k->n_rtcp; i++) {
@@ -607,7 +609,8 @@ static void test_unrecoverable_gap(void **state)
                 if (f.n_nack) {
                         assert_int_equal(f.n_nack, 1);
                         assert_int_equal(f.nack[0], lost->seq);
-                        assert_true(x->k->rtcp[i].at == t1 + nacks * 55000);
+                        assert_true(nacks < 5);
+                        assert_true(x->k->rtcp[i].at == t1 + nack_at[nacks]);
                         nacks++;
                 }
                 if (f.pli) {
@@ -616,9 +619,8 @@ static void test_unrecoverable_gap(void **state)
                 }
                 assert_int_equal(f.fir, 0); /* PLI preferred */
         }
-        assert_int_equal(nacks, RTP_RECEIVER_NACK_MAX_TRIES);
-        /* Given up when the answer to the last try was due: 10 * 55 ms after the first. */
-        uint64_t gave_up = t1 + 10 * 55000;
+        assert_int_equal(nacks, 5);
+        uint64_t gave_up = t1 + RTP_RECEIVER_VIDEO_MAX_DELAY_US;
         assert_int_equal(x->k->n_lost, 1);
         assert_true(x->k->lost[0].at == gave_up);
         assert_int_equal(x->k->lost[0].ts, v->ts[1]);
@@ -650,10 +652,98 @@ static void test_unrecoverable_gap(void **state)
         rtp_receiver_get_stats(x->r, &st);
         assert_int_equal(st.frames_dropped, 4);
         assert_int_equal(st.pli_count, plis);
-        assert_int_equal(st.nack_count, 10);
-        assert_int_equal(st.nack_requested, 10);
+        assert_int_equal(st.nack_count, 5);
+        assert_int_equal(st.nack_requested, 5);
         assert_int_equal(st.packets_lost, 1);
         assert_int_equal(st.keyframes_received, 2);
+        vs_free(v);
+        rx_free(x);
+}
+
+/*
+ * Frames wait for their retransmissions, but a complete key frame arrives behind them (a sender
+ * that got a PLI sends one, and ignores NACKs for what came before it): the key frame plays at
+ * its due time, the frames before it are given up then, no PLI is sent and the NACKs stop.
+ */
+static void test_complete_keyframe_ends_wait(void **state)
+{
+        (void)state;
+        struct rtp_receiver_config cfg = video_cfg();
+        struct rx *x = rx_new(&cfg);
+        rtp_receiver_set_rtt(x->r, 50000);
+        struct vstream *v = vs_new(100);
+        vs_frame(v, 1200, true, 0);
+        vs_frame(v, 1200, false, FRAME_TS);
+        vs_frame(v, 1200, false, 2 * FRAME_TS);
+        vs_frame(v, 1200, true, 3 * FRAME_TS);
+        vs_frame(v, 800, false, 4 * FRAME_TS);
+        const struct pkt *lost1 = vs_pkt(v, 1, 1), *lost2 = vs_pkt(v, 2, 0);
+        for (size_t i = 0; i < v->n_pkts; i++)
+                if (&v->pkts[i] != lost1 && &v->pkts[i] != lost2)
+                        feed_at(x, T0 + TRANSIT + v->pkts[i].frame * FRAME_US, &v->pkts[i]);
+        run_until(x, T0 + TRANSIT + 8 * FRAME_US);
+        assert_int_equal(x->k->n_frames, 3);
+        assert_frame(&x->k->frames[0], v, 0);
+        assert_frame(&x->k->frames[1], v, 3);
+        assert_frame(&x->k->frames[2], v, 4);
+        /* Played when due, not after the NACKs' tries or the 1 s cap. */
+        assert_true(x->k->frames[1].at == x->k->frames[1].playout);
+        assert_int_equal(x->k->n_lost, 1);
+        assert_int_equal(x->k->lost[0].ts, v->ts[1]);
+        assert_int_equal(x->k->lost[0].skipped, 2);
+        size_t rtcp_before = x->k->n_rtcp;
+        run_until(x, T0 + 2 * US_PER_SEC_TEST);
+        size_t nacks = 0;
+        for (size_t i = 0; i < x->k->n_rtcp; i++) {
+                struct fb f;
+                parse_fb(&x->k->rtcp[i], &f);
+                assert_int_equal(f.pli + f.fir, 0);
+                nacks += f.n_nack;
+                if (i >= rtcp_before)
+                        assert_int_equal(f.n_nack, 0);
+        }
+        assert_true(nacks >= 2 && nacks <= 6);
+        vs_free(v);
+        rx_free(x);
+}
+
+/*
+ * A queue builds up on the path (the frames come 150 ms later than the first ones) while the
+ * RTT we know is the empty path's 10 ms: a lost packet is asked for again only once the answer,
+ * which waits in that queue too, could have come (RTT + 150 ms + 5 ms), not every 15 ms.
+ */
+static void test_nack_waits_for_queue(void **state)
+{
+        (void)state;
+        struct rtp_receiver_config cfg = video_cfg();
+        struct rx *x = rx_new(&cfg);
+        rtp_receiver_set_rtt(x->r, 10000);
+        struct vstream *v = vs_new(100);
+        for (size_t f = 0; f < 12; f++)
+                vs_frame(v, 1200, f == 0, (uint32_t)(f * FRAME_TS));
+        const struct pkt *lost = vs_pkt(v, 10, 1);
+        for (size_t i = 0; i < v->n_pkts; i++) {
+                size_t f = v->pkts[i].frame;
+                /* From frame 5 on, 30 ms more queueing a frame, up to 150 ms. */
+                uint64_t q = f < 5 ? 0 : (f - 4) * 30000 > 150000 ? 150000 : (f - 4) * 30000;
+                if (&v->pkts[i] != lost)
+                        feed_at(x, T0 + TRANSIT + f * FRAME_US + q, &v->pkts[i]);
+        }
+        run_until(x, T0 + 2 * US_PER_SEC_TEST);
+        uint64_t at[4] = {0};
+        size_t n = 0;
+        for (size_t i = 0; i < x->k->n_rtcp && n < 4; i++) {
+                struct fb f;
+                parse_fb(&x->k->rtcp[i], &f);
+                if (f.n_nack) {
+                        assert_int_equal(f.nack[0], lost->seq);
+                        at[n++] = x->k->rtcp[i].at;
+                }
+        }
+        assert_true(n >= 2);
+        assert_true(at[1] - at[0] >= 10000 + 150000 + 5000);
+        if (n >= 3)
+                assert_true(at[2] - at[1] >= 2 * (10000 + 150000));
         vs_free(v);
         rx_free(x);
 }
@@ -1444,6 +1534,8 @@ int main(void)
             cmocka_unit_test(test_video_reorder_duplicates),
             cmocka_unit_test(test_nack_rtx_recovery),
             cmocka_unit_test(test_unrecoverable_gap),
+            cmocka_unit_test(test_complete_keyframe_ends_wait),
+            cmocka_unit_test(test_nack_waits_for_queue),
             cmocka_unit_test(test_gap_without_nack),
             cmocka_unit_test(test_keyframe_requests),
             cmocka_unit_test(test_audio_loss_fec_late_dtx),

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "core/buf.h"
+#include "dtls/srtp.h"
 #include "rtp/opus.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp.h"
@@ -576,6 +577,254 @@ static void test_pacer_spreads_keyframe(void **state)
         rtp_sender_free(s);
 }
 
+/* ---- recovery after an outage, through SRTP as the session sends ---- */
+
+struct wire {
+        struct rtp_sender *s;
+        struct sink *k;
+        struct srtp_ctx *tx;
+        size_t n_sealed; /* sink packets already through SRTP */
+        unsigned refused;
+        uint64_t now;
+        uint16_t rtx_seq[1024]; /* the RTX stream's sequence numbers, in the order protected */
+        size_t n_rtx;
+};
+
+static void wire_protect(struct wire *w, const uint8_t *data, size_t len)
+{
+        uint8_t pkt[1500 + SRTP_CTX_MAX_TRAILER];
+        assert_true(len <= 1500);
+        memcpy(pkt, data, len);
+        size_t n = len;
+        struct rtp_packet r;
+        assert_int_equal(rtp_parse(&r, data, len), 0);
+        if (r.h.ssrc == RTX_SSRC && w->n_rtx < 1024)
+                w->rtx_seq[w->n_rtx++] = r.h.seq;
+        if (srtp_ctx_protect_rtp(w->tx, pkt, &n, sizeof(pkt)) < 0)
+                w->refused++;
+}
+
+/* Drains the sender and protects what it released, in that order. */
+static void wire_drain(struct wire *w)
+{
+        drain(w->s, w->k, w->now);
+        for (; w->n_sealed < w->k->n_rtp; w->n_sealed++)
+                wire_protect(w, w->k->rtp[w->n_sealed].data, w->k->rtp[w->n_sealed].len);
+}
+
+/* Runs the pacer up to t. */
+static void wire_until(struct wire *w, uint64_t t)
+{
+        for (;;) {
+                uint64_t d = rtp_sender_next_deadline(w->s);
+                if (d > t)
+                        break;
+                if (d > w->now)
+                        w->now = d;
+                rtp_sender_handle_timeout(w->s, w->now);
+                wire_drain(w);
+        }
+        w->now = t;
+}
+
+static void wire_srtp(struct wire *w)
+{
+        struct dtls_srtp_keys keys = {.profile = DTLS_SRTP_AES128_CM_SHA1_80};
+        for (int i = 0; i < DTLS_SRTP_KEY_LEN; i++)
+                keys.client_key[i] = (uint8_t)(0x10 + i);
+        assert_int_equal(srtp_ctx_new(&keys, DTLS_ROLE_CLIENT, &w->tx), 0);
+}
+
+static void wire_frame(struct wire *w, size_t len, bool key)
+{
+        uint8_t *f = frame_bytes(len, key);
+        assert_int_equal(rtp_sender_send_frame(w->s, w->now, w->now, f, len), 0);
+        free(f);
+        wire_drain(w);
+}
+
+/*
+ * Retransmissions queued behind the pacer, and bandwidth-probe padding on the same RTX stream
+ * sent at once meanwhile: the RTX sequence numbers must still rise in the order the packets
+ * reach SRTP. (They were given when queued: padding then took numbers ahead of hundreds still
+ * queued, and srtp_protect refused every one more than 128 behind with "replay_old".) A NACK
+ * repeated while its packets wait queues nothing twice.
+ */
+static void test_rtx_numbered_as_sent(void **state)
+{
+        (void)state;
+        struct rtp_sender_config cfg = vp8_config();
+        cfg.target_bitrate_bps = 1000000;
+        struct wire w = {.s = rtp_sender_new(&cfg), .k = sink_new(), .now = 1000000};
+        wire_srtp(&w);
+        for (int i = 0; i < 40; i++) {
+                wire_frame(&w, 6000, i == 0);
+                wire_until(&w, w.now + 33333);
+        }
+        size_t before = w.k->n_rtp;
+        assert_int_equal(before, 240);
+        uint16_t lost[200];
+        for (int i = 0; i < 200; i++)
+                lost[i] = (uint16_t)(1010 + i);
+        nack(w.s, w.now, SSRC, lost, 200);
+        wire_drain(&w);
+        nack(w.s, w.now + 1000, SSRC, lost, 200); /* the receiver's retry */
+        wire_drain(&w);
+        struct buf pad = BUF_INIT;
+        size_t off;
+        assert_int_equal(rtp_sender_build_padding(w.s, 300, &pad, &off), 0);
+        wire_protect(&w, pad.data, pad.len);
+        buf_free(&pad);
+        wire_until(&w, w.now + 3000000);
+        assert_int_equal(w.refused, 0);
+        assert_int_equal(w.k->n_rtp - before, 200);
+        assert_int_equal(w.n_rtx, 201);
+        for (size_t i = 0; i < w.n_rtx; i++)
+                assert_int_equal(w.rtx_seq[i], 5000 + i);
+        srtp_ctx_free(w.tx);
+        sink_free(w.k);
+        rtp_sender_free(w.s);
+}
+
+/*
+ * The faults test's 5 s cut: when the path came back, the receiver NACKed the hundreds of
+ * packets sent into the cut, repeated the NACK every RTT + 5 ms, and asked for a key frame.
+ * The retransmissions went ahead of all media, so the key frame waited behind them for
+ * seconds (and with them most of the decoded video). Now retransmissions keep to the target
+ * bitrate, and the key frame asked for drops those queued and makes NACKs for older packets
+ * moot: it leaves at once, and the frames after it follow.
+ */
+static void test_outage_recovery(void **state)
+{
+        (void)state;
+        struct rtp_sender_config cfg = vp8_config();
+        cfg.target_bitrate_bps = 1000000;
+        struct wire w = {.s = rtp_sender_new(&cfg), .k = sink_new()};
+        wire_srtp(&w);
+
+        /* 3 s at 1 Mbit/s (30 frames a second of 4000 bytes) into a cut path. */
+        const uint64_t t0 = 1000000, cut_end = t0 + 3000000;
+        for (uint64_t t = t0; t < cut_end; t += 33333) {
+                wire_until(&w, t);
+                wire_frame(&w, 4000, t == t0);
+        }
+        wire_until(&w, cut_end);
+        size_t before = w.k->n_rtp;
+        assert_true(before > 300);
+        uint16_t last = (uint16_t)(1000 + before - 1);
+        uint16_t key_seq = (uint16_t)(last + 1);
+
+        /* The path is back: the estimate is low; the receiver NACKs the 400 packets it misses
+         * within the history and repeats that every 10 ms for 100 ms; a probe sends padding; a
+         * PLI follows. The key frame comes with the next picture, then one frame every 33 ms. */
+        rtp_sender_set_target_bitrate(w.s, w.now, 200000);
+        wire_drain(&w);
+        uint16_t lost[400];
+        for (int i = 0; i < 400; i++)
+                lost[i] = (uint16_t)(last - 399 + i);
+        const uint64_t key_at = cut_end + 33000;
+        for (uint64_t t = cut_end; t < cut_end + 1000000; t += 1000) {
+                wire_until(&w, t);
+                uint64_t dt = t - cut_end;
+                if (dt <= 100000 && dt % 10000 == 0) {
+                        nack(w.s, w.now, SSRC, lost, 200);
+                        nack(w.s, w.now, SSRC, lost + 200, 200);
+                        wire_drain(&w);
+                }
+                if (dt == 1000 || dt == 50000) {
+                        struct buf pad = BUF_INIT;
+                        size_t off;
+                        assert_int_equal(rtp_sender_build_padding(w.s, 300, &pad, &off), 0);
+                        wire_protect(&w, pad.data, pad.len);
+                        buf_free(&pad);
+                }
+                if (dt == 20000) {
+                        psfb(w.s, 0, SSRC, 0);
+                        wire_drain(&w);
+                }
+                if (t >= key_at && (t - key_at) % 33000 == 0)
+                        wire_frame(&w, t == key_at ? 8000 : 800, t == key_at);
+        }
+        assert_int_equal(w.refused, 0);
+        uint64_t key_done = 0;
+        size_t media_after = 0, rtx_after = 0;
+        for (size_t i = before; i < w.k->n_rtp; i++) {
+                struct rtp_packet r;
+                parse_rtp(&w.k->rtp[i], &r);
+                if (w.k->rtp[i].retransmission) {
+                        rtx_after++;
+                        continue;
+                }
+                media_after++;
+                if (r.h.seq == (uint16_t)(key_seq + 6)) /* 8000 bytes: 7 packets */
+                        key_done = w.k->rtp[i].at;
+        }
+        /* At the pacing rate (62.5 kB/s) the key frame takes ~130 ms; it waited for nothing. */
+        assert_true(key_done > key_at && key_done - key_at < 200000);
+        /* Every frame after it went out too, and few retransmissions. */
+        assert_true(media_after >= 7 + 28);
+        assert_true(rtx_after <= 20);
+        srtp_ctx_free(w.tx);
+        sink_free(w.k);
+        rtp_sender_free(w.s);
+}
+
+/*
+ * A flood of NACKs with no key frame to end it (a peer that keeps asking): retransmissions take
+ * at most the target bitrate (with a 150 ms bucket, first), so the frames wait 100 ms at most,
+ * then leave within their frame interval; what is still queued once its original is older than
+ * the history is dropped.
+ */
+static void test_rtx_budget(void **state)
+{
+        (void)state;
+        struct rtp_sender_config cfg = vp8_config();
+        cfg.target_bitrate_bps = 400000; /* pacing 125 kB/s, retransmissions 50 kB/s */
+        struct wire w = {.s = rtp_sender_new(&cfg), .k = sink_new(), .now = 1000000};
+        wire_srtp(&w);
+        for (int i = 0; i < 60; i++) {
+                wire_frame(&w, 1500, i == 0);
+                wire_until(&w, w.now + 33333);
+        }
+        size_t before = w.k->n_rtp;
+        assert_int_equal(before, 120);
+        uint16_t lost[120];
+        for (int i = 0; i < 120; i++)
+                lost[i] = (uint16_t)(1000 + i);
+        uint64_t queued[30];
+        for (int f = 0; f < 30; f++) {
+                nack(w.s, w.now, SSRC, lost, 120);
+                queued[f] = w.now;
+                wire_frame(&w, 1500, false);
+                wire_until(&w, w.now + 33333);
+        }
+        size_t rtx = 0, media = 0;
+        for (size_t i = before; i < w.k->n_rtp; i++) {
+                if (w.k->rtp[i].retransmission) {
+                        rtx++;
+                        continue;
+                }
+                uint64_t wait = w.k->rtp[i].at - queued[media / 2];
+                assert_true(wait <= 100000 + 10000);
+                if (queued[media / 2] - queued[0] >= 200000)
+                        assert_true(wait < 33333);
+                media++;
+        }
+        assert_int_equal(media, 60);
+        /* 1 s: 50 kB plus the 7.5 kB bucket, in packets of 770 bytes on average. */
+        assert_true(rtx >= 60 && rtx <= 80);
+        /* The rest is dropped once the originals pass the history's age (2 s). */
+        wire_until(&w, w.now + 2000000);
+        struct rtp_sender_stats st;
+        rtp_sender_get_stats(w.s, &st);
+        assert_int_equal(st.queued_packets, 0);
+        assert_int_equal(st.queued_bytes, 0);
+        assert_int_equal(w.refused, 0);
+        srtp_ctx_free(w.tx);
+        sink_free(w.k);
+        rtp_sender_free(w.s);
+}
+
 static void test_queue_bound(void **state)
 {
         (void)state;
@@ -759,6 +1008,9 @@ int main(void)
             cmocka_unit_test(test_packets_and_timestamps),
             cmocka_unit_test(test_sender_reports),
             cmocka_unit_test(test_nack_rtx),
+            cmocka_unit_test(test_rtx_numbered_as_sent),
+            cmocka_unit_test(test_outage_recovery),
+            cmocka_unit_test(test_rtx_budget),
             cmocka_unit_test(test_nack_without_rtx),
             cmocka_unit_test(test_history_eviction),
             cmocka_unit_test(test_pli_fir),

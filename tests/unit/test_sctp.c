@@ -918,6 +918,67 @@ static void test_reset_during_unordered_loss(void **state)
         sim_free(&sim);
 }
 
+/*
+ * The shell's warm-up (two associations in memory, a channel and a message) completes, leaves
+ * nothing behind, and a real association connects after it as before.
+ */
+static void test_lib_prepare(void **state)
+{
+        (void)state;
+        sctp_lib_prepare();
+        sctp_lib_prepare();
+        struct sim sim;
+        sim_connect(&sim);
+        assert_int_equal(sim.s[0].failed + sim.s[1].failed, 0);
+        sim_free(&sim);
+}
+
+/*
+ * The handshake's first packets are lost, so usrsctp takes its first RTT sample across a
+ * resent INIT (about a second) and its RTO starts in seconds. A partially reliable stream
+ * under loss then abandons the chunk timed for RTT, which stops usrsctp's RTT sampling for
+ * good: without the glue's heartbeat probes the RTO stayed in seconds and every loss that a
+ * small window could not fast-retransmit stalled the sender for that long.
+ */
+static void test_rto_recovers_after_lossy_handshake(void **state)
+{
+        (void)state;
+        struct sim sim;
+        struct sctp_config ca = default_cfg(true), cb = default_cfg(false);
+        sim_start(&sim, &ca, &cb);
+        while (sim.q) { /* both INITs lost */
+                struct pkt *p = sim.q;
+                sim.q = p->next;
+                free(p);
+        }
+        assert_true(run_until(&sim, both_up, 5000000));
+        uint32_t rto0 = sctp_assoc_rto_ms(sim.s[0].a);
+        assert_true(rto0 >= 1000); /* the bad first sample */
+        struct dc_options o = {
+            .unordered = true, .reliability = DC_MAX_RETRANSMITS, .reliability_param = 0};
+        uint16_t id;
+        assert_int_equal(sctp_channel_open(sim.s[0].a, "lossy", "", &o, &id), 0);
+        assert_true(run_until(&sim, opened_on_b, 5000000));
+        struct side *sb = &sim.s[1];
+        sb->seq_mode = true;
+        sb->seq_max = SEQ_TOTAL;
+        sb->seen = calloc(SEQ_TOTAL, 1);
+        sim.loss = 0.10;
+        seq_next = 0;
+        seq_last_send = 0;
+        sim.app = seq_app;
+        /* 2000 messages take 10 s to send; give the sender 2 s more. */
+        run_for(&sim, (uint64_t)SEQ_TOTAL * 5000 + 2000000);
+        uint32_t rto1 = sctp_assoc_rto_ms(sim.s[0].a), got = sb->seq_count;
+        print_message("RTO %u ms after the handshake, %u ms after 12 s of loss; %u of %u "
+                      "delivered\n",
+                      rto0, rto1, got, SEQ_TOTAL);
+        assert_true(rto1 <= 400); /* 20 ms round trips: the 220 ms minimum, some backoff */
+        assert_true(got > SEQ_TOTAL * 85 / 100);
+        assert_int_equal(sim.s[0].failed + sim.s[1].failed, 0);
+        sim_free(&sim);
+}
+
 static size_t fill_until_blocked(struct sim *sim, uint16_t id, int max_steps)
 {
         static uint8_t chunk[BULK_CHUNK];
@@ -1160,6 +1221,7 @@ int main(void)
 {
         log_set_level(LOG_LEVEL_ERROR);
         const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_lib_prepare),
             cmocka_unit_test(test_connect),
             cmocka_unit_test(test_ports_and_lossy_setup),
             cmocka_unit_test(test_port_mismatch_fails),
@@ -1172,6 +1234,7 @@ int main(void)
             cmocka_unit_test(test_bulk_lossy_both_ways),
             cmocka_unit_test(test_unordered_unreliable_under_loss),
             cmocka_unit_test(test_reset_during_unordered_loss),
+            cmocka_unit_test(test_rto_recovers_after_lossy_handshake),
             cmocka_unit_test(test_backpressure_link_cut),
             cmocka_unit_test(test_backpressure_reader_paused),
             cmocka_unit_test(test_malformed_dcep),

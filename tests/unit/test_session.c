@@ -77,6 +77,7 @@ struct pkt {
 
 struct evs {
         bool secure, dc_ready;
+        uint64_t dc_ready_at;
         bool failed;
         int exit_code;
         char message[512];
@@ -89,6 +90,7 @@ struct evs {
 
 struct world {
         uint64_t now;
+        uint64_t applied_at; /* both descriptions applied (world_up) */
         struct fsrv srv[2];
         struct session *s[2];
         struct cert *cert[2];
@@ -239,6 +241,7 @@ static void drain(struct world *w, int i)
                         break;
                 case SESSION_EV_DC_READY:
                         e->dc_ready = true;
+                        e->dc_ready_at = w->now;
                         break;
                 case SESSION_EV_FAILED:
                         assert_false(e->failed); /* one failure, one line */
@@ -418,6 +421,7 @@ static void world_up(struct world *w)
         sdp_free(answer);
         for (int i = 0; i < 2; i++)
                 drain(w, i);
+        w->applied_at = w->now;
         run(w, w->now + 10 * S);
         for (int i = 0; i < 2; i++) {
                 assert_true(w->ev[i].secure);
@@ -543,6 +547,30 @@ static void test_peer_gone_turn_fine(void **state)
         world_free(&w);
 }
 
+/*
+ * Set-up round trips, counted on the virtual clock (processing takes no time here): 30 ms each
+ * way through the two relays, so one round trip is 60 ms, after the permissions for the peer's
+ * relayed address, one round trip to each session's own server (20 ms). Both peers check at
+ * once (1 round trip), DTLS starts on the valid pair without waiting for the nomination (2
+ * more), the server sends its INIT right behind its Finished (2 more, less the half trip of
+ * the Finished): the offerer's association is up 4.5 round trips after the permissions, the
+ * answerer's half a trip earlier. Waiting for the nomination made it 5.
+ */
+static void test_setup_round_trips(void **state)
+{
+        (void)state;
+        struct world w;
+        world_up(&w);
+        double rtt = 6.0 * LAT_US, start = (double)(w.applied_at + 2 * LAT_US);
+        double off = ((double)w.ev[0].dc_ready_at - start) / rtt;
+        double ans = ((double)w.ev[1].dc_ready_at - start) / rtt;
+        print_message("data channel ready after %.2f (offerer) and %.2f (answerer) round trips\n",
+                      off, ans);
+        assert_true(off <= 4.5 + 0.01);
+        assert_true(ans <= 4.0 + 0.01);
+        world_free(&w);
+}
+
 /* A healthy call, idle (consent checks, SCTP heartbeats): the servers are never checked. */
 static void test_idle_call_not_checked(void **state)
 {
@@ -569,6 +597,7 @@ int main(void)
             cmocka_unit_test(test_turn_restart_mid_call),
             cmocka_unit_test(test_turn_killed_mid_call),
             cmocka_unit_test(test_peer_gone_turn_fine),
+            cmocka_unit_test(test_setup_round_trips),
             cmocka_unit_test(test_idle_call_not_checked),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
