@@ -53,6 +53,8 @@
 # Needs root, `ip netns`, `tc` with tbf; otherwise "SKIP: <reason>", exit 77.
 # Nothing has a route out of the namespaces; an EXIT trap kills what the
 # script started and deletes them. About 45 s.
+# With RTCPEER_SANITIZED set (the ASan build of tools/run-tests) the figures are reported but
+# only the exit codes gate.
 # Environment: RATES ("1 3", Mbit/s), PHASE (20), SETTLE (10), QUEUE_MS (150),
 # STRICT_RAMP=1 (the window after the rise gates; by default a miss there is a reported known
 # issue: the estimate finds the faster link late in about one run of three),
@@ -491,7 +493,17 @@ verdict=$?
 # With DATA=1 the offerer hangs up with its channel open: the answerer says so and exits 15.
 [ "$rc_a" = 0 ] || { [ "$DATA" = 1 ] && [ "$rc_a" = 15 ]; } ||
     { echo "FAIL: answer exit $rc_a"; failed=1; }
-[ "$verdict" = 0 ] || failed=1
+# A sanitizer build encodes several times slower than real time: at the low rates of the start
+# (and of data's share) its encoder cannot keep up, key frames take seconds to leave, and the
+# figures measure the build rather than congestion control. There the run still has to end
+# cleanly (exit codes; the sanitizers abort on a finding), and the figures are only reported.
+judged=""
+if [ "$verdict" != 0 ] && [ -n "${RTCPEER_SANITIZED:-}" ]; then
+    echo "NOT JUDGED: the figures above (sanitizer build: RTCPEER_SANITIZED is set)"
+    judged=" (exit codes only: a sanitizer build)"
+elif [ "$verdict" != 0 ]; then
+    failed=1
+fi
 if [ "$failed" != 0 ]; then
     echo "    offerer:"
     grep -v -e ' ice debug' -e ' net debug' "$tmp/offer.err" | tail -n 12 | sed 's/^/      /'
@@ -500,4 +512,4 @@ if [ "$failed" != 0 ]; then
     echo "FAIL: congestion control through ${RATES// /, then } Mbit/s${data_opt:+ with data}"
     exit 1
 fi
-echo "PASS: congestion control through ${RATES// /, then } Mbit/s${data_opt:+ with data}"
+echo "PASS: congestion control through ${RATES// /, then } Mbit/s${data_opt:+ with data}$judged"
