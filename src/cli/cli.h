@@ -19,10 +19,10 @@ struct cli_opts {
         bool data;
         const char *signal_in;
         const char *signal_out;
-        const char *listen;     /* --listen [ADDR:]PORT: wait for a WHIP POST */
-        const char *connect;    /* --connect URL: POST our offer to a WHIP/WHEP endpoint */
-        const char *token;      /* --token or RTCPEER_TOKEN: HTTP bearer token */
-        const char *tls_cert;   /* --tls-cert, --tls-key: serve --listen over HTTPS */
+        const char *listen;   /* --listen [ADDR:]PORT: wait for a WHIP POST */
+        const char *connect;  /* --connect URL: POST our offer to a WHIP/WHEP endpoint */
+        const char *token;    /* --token or RTCPEER_TOKEN: HTTP bearer token */
+        const char *tls_cert; /* --tls-cert, --tls-key: serve --listen over HTTPS */
         const char *tls_key;
         const char *connect_ca; /* --connect-ca: trust anchors for an https --connect */
         double timeout_s;
