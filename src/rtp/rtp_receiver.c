@@ -663,8 +663,27 @@ static uint64_t give_up_time(const struct rtp_receiver *r, const struct vexam *x
         uint64_t due = due_of(r, x->ts);
         uint64_t cap =
             abs_time(r, map_rel(r, x->ts) + (int64_t)r->cfg.max_delay_us + (int64_t)r->sync_us);
-        if (x->streaming)
-                return max_u64(due, cap);
+        if (x->streaming) {
+                uint64_t t = max_u64(due, cap);
+                /*
+                 * A key frame still arriving while we wait for one is what we wait for: giving
+                 * it up asks for another, which a slow sender answers with a frame that meets
+                 * the same fate (a sanitizer build coding 1 frame a second at 150 kbit/s: every
+                 * frame a ~19 KB key frame that took longer than max_delay to pass its pacer,
+                 * 3 frames decoded in 30 s and 147 PLIs). It is given up only once its packets
+                 * stop coming for max_delay.
+                 */
+                if (r->need_key && x->key) {
+                        uint64_t last = 0;
+                        for (int64_t i = r->cursor; i <= r->highest; i++) {
+                                const struct slot *s = slot_get(r, i);
+                                if (s)
+                                        last = max_u64(last, s->arrival_us);
+                        }
+                        t = max_u64(t, last + r->cfg.max_delay_us);
+                }
+                return t;
+        }
         uint64_t last = 0;
         for (int64_t i = r->cursor; i < x->next_start; i++) {
                 const struct slot *s = slot_get(r, i);

@@ -1459,6 +1459,53 @@ static void test_paced_frames(void **state)
         rx_free(x);
 }
 
+/*
+ * A slow sender's key frame, while one is needed: 30 packets over 1.45 s, far past map(ts) +
+ * max_delay (300 ms). Still arriving, it is waited for and played, not given up (giving it up
+ * asked for another key frame that fared the same, forever). A key frame that stops arriving
+ * is given up max_delay after its last packet, and asked for again.
+ */
+static void test_slow_keyframe_waited_for(void **state)
+{
+        (void)state;
+        struct rtp_receiver_config cfg = video_cfg();
+        cfg.max_delay_us = 300000;
+        struct rx *x = rx_new(&cfg);
+        struct vstream *v = vs_new(9000);
+        vs_frame(v, 8700, true, 0);
+        assert_int_equal(v->n_pkt[0], 30);
+        for (size_t i = 0; i < 30; i++)
+                feed_at(x, T0 + TRANSIT + i * 50000, vs_pkt(v, 0, i));
+        run_until(x, T0 + TRANSIT + 29 * 50000 + US_PER_SEC_TEST);
+        assert_int_equal(x->k->n_lost, 0);
+        assert_int_equal(x->k->n_frames, 1);
+        assert_frame(&x->k->frames[0], v, 0);
+        assert_true(x->k->frames[0].at == T0 + TRANSIT + 29 * 50000);
+        struct rtp_receiver_stats st;
+        rtp_receiver_get_stats(x->r, &st);
+        assert_int_equal(st.frames_dropped, 0);
+        assert_int_equal(st.pli_count, 0);
+        rx_free(x);
+        vs_free(v);
+
+        /* The same frame stops after 20 packets: given up 300 ms after the 20th. */
+        x = rx_new(&cfg);
+        v = vs_new(9000);
+        vs_frame(v, 8700, true, 0);
+        for (size_t i = 0; i < 20; i++)
+                feed_at(x, T0 + TRANSIT + i * 50000, vs_pkt(v, 0, i));
+        uint64_t last = T0 + TRANSIT + 19 * 50000;
+        run_until(x, last + 300000 - 1);
+        rtp_receiver_get_stats(x->r, &st);
+        assert_int_equal(st.pli_count, 0);
+        run_until(x, last + 300000);
+        rtp_receiver_get_stats(x->r, &st);
+        assert_int_equal(st.pli_count, 1); /* given up: the key frame is asked for again */
+        assert_int_equal(x->k->n_frames, 0);
+        rx_free(x);
+        vs_free(v);
+}
+
 /* A sender that stops in the middle of a frame: nothing shows a loss, so the frame is waited
  * for up to map(ts) + max_delay + sync, no longer; then given up and a key frame asked for.
  * Once a later frame begins, the usual rule is back. */
@@ -1549,6 +1596,7 @@ int main(void)
             cmocka_unit_test(test_config_checks),
             cmocka_unit_test(test_paced_frames),
             cmocka_unit_test(test_paced_frame_stall),
+            cmocka_unit_test(test_slow_keyframe_waited_for),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
