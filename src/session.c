@@ -1029,11 +1029,29 @@ static void flush_pending(struct session *s)
         s->n_pending = 0;
 }
 
+/*
+ * The first DTLS retransmission waits two round trips of the ICE route (as libwebrtc does),
+ * not GnuTLS's fixed second: on a lossy path a lost final flight of the server, which starts
+ * sending media at once, otherwise leaves the client unable to decrypt for a second or more.
+ */
+#define DTLS_RTO_MIN_MS 50
+#define DTLS_RTO_MAX_MS 3000
+
 static void start_dtls(struct session *s, uint64_t now)
 {
         if (s->dtls_started || !s->dtls)
                 return;
         s->dtls_started = true;
+        uint64_t rtt;
+        if (ice_agent_rtt(s->ice, &rtt) == 0) {
+                uint64_t ms = 2 * rtt / 1000;
+                ms = ms < DTLS_RTO_MIN_MS   ? DTLS_RTO_MIN_MS
+                     : ms > DTLS_RTO_MAX_MS ? DTLS_RTO_MAX_MS
+                                            : ms;
+                dtls_set_retransmit_ms(s->dtls, (unsigned)ms);
+                log_debug("dtls", "first retransmission after %u ms (ICE round trip %.1f ms)",
+                          (unsigned)ms, (double)rtt / 1000);
+        }
         dtls_start(s->dtls, now);
 }
 

@@ -548,6 +548,14 @@ int dtls_start(struct dtls *d, uint64_t now_us)
         return 0;
 }
 
+int dtls_set_retransmit_ms(struct dtls *d, unsigned ms)
+{
+        if (!d || !ms)
+                return -EINVAL;
+        gnutls_dtls_set_timeouts(d->s, ms, d->timeout_ms);
+        return 0;
+}
+
 int dtls_set_peer_fingerprint(struct dtls *d, const char *alg, const char *fingerprint)
 {
         if (!d)

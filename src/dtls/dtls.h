@@ -104,6 +104,13 @@ void dtls_free(struct dtls *d);
 /* Starts the handshake clock; the client queues its ClientHello. Input also starts it. */
 int dtls_start(struct dtls *d, uint64_t now_us);
 
+/*
+ * Replaces the first retransmission timeout (dtls_config.retransmit_ms; each further one
+ * doubles), e.g. from a round trip measured by ICE once it is known. Takes effect for the
+ * flights sent after it; the handshake timeout is unchanged. Returns 0 or -EINVAL (ms 0).
+ */
+int dtls_set_retransmit_ms(struct dtls *d, unsigned ms);
+
 /* Supplies or replaces the expected fingerprint (the answer may arrive after the handshake). */
 int dtls_set_peer_fingerprint(struct dtls *d, const char *alg, const char *fingerprint);
 

@@ -113,6 +113,9 @@ struct ice_req {
         bool controlling; /* role claimed in the request */
         bool cancelled;
         uint64_t expire_us;
+        /* Cancelled after one transmission: an answer still gives the round trip. */
+        bool sent_once;
+        uint64_t first_sent_us;
 };
 
 enum gather_state {
@@ -583,7 +586,13 @@ static void cancel_req(struct ice_agent *a, int i)
         struct ice_req *r = &a->reqs[i];
         if (r->cancelled)
                 return;
-        stun_txn_cancel(a->txn, r->txid);
+        struct stun_txn_match m;
+        if (stun_txn_match_response(a->txn, a->now, r->txid, &m) == 0) {
+                r->sent_once = m.transmissions == 1;
+                r->first_sent_us = m.first_sent_us;
+        } else {
+                stun_txn_cancel(a->txn, r->txid);
+        }
         r->cancelled = true;
         r->expire_us = add_sat(a->now, CANCELLED_LINGER_US);
 }
@@ -1520,8 +1529,13 @@ static int handle_response(struct ice_agent *a, int base, const struct addr *fro
                 return -EACCES;
         }
         struct stun_txn_match match = {0};
-        if (!r.cancelled)
+        if (!r.cancelled) {
                 stun_txn_match_response(a->txn, a->now, m->txid, &match);
+        } else if (r.sent_once && a->now >= r.first_sent_us) {
+                /* A triggered check cancelled it; this answers its only transmission. */
+                match.rtt_valid = true;
+                match.rtt_us = a->now - r.first_sent_us;
+        }
         remove_req(a, ri);
         struct ice_pair *p = &a->pairs[r.index];
         if (!p->used)
@@ -1882,6 +1896,20 @@ static int sending_pair(const struct ice_agent *a)
 bool ice_agent_writable(const struct ice_agent *a)
 {
         return a && sending_pair(a) >= 0;
+}
+
+int ice_agent_rtt(const struct ice_agent *a, uint64_t *rtt_us)
+{
+        if (!a || !rtt_us)
+                return -EINVAL;
+        int vi = sending_pair(a);
+        if (vi < 0)
+                return -ENOTCONN;
+        const struct ice_pair *rt = &a->pairs[a->pairs[vi].route];
+        if (!rt->rtt_valid)
+                return -EAGAIN;
+        *rtt_us = rt->rtt_us;
+        return 0;
 }
 
 int ice_agent_send(struct ice_agent *a, const uint8_t *data, size_t len)

@@ -259,6 +259,11 @@ int ice_agent_handle_input(struct ice_agent *agent, uint64_t now, int base, cons
 int ice_agent_send(struct ice_agent *agent, const uint8_t *data, size_t len);
 /* Whether ice_agent_send() has a pair to use now. */
 bool ice_agent_writable(const struct ice_agent *agent);
+/*
+ * The round-trip time of the route ice_agent_send() uses now, from its latest check answered
+ * at first try. Returns 0, -ENOTCONN (no pair to send on) or -EAGAIN (no such check yet).
+ */
+int ice_agent_rtt(const struct ice_agent *agent, uint64_t *rtt_us);
 /* 1 = *out filled, 0 = nothing queued. Data pointers stay valid until the next call. */
 int ice_agent_poll_output(struct ice_agent *agent, struct ice_output *out);
 /* Earliest time handle_timeout has work; UINT64_MAX when idle. */

@@ -207,6 +207,7 @@ int stun_txn_match_response(struct stun_txn_table *t, uint64_t now_us,
                 match->tag = x->tag;
                 match->dst = x->dst;
                 match->transmissions = x->sent;
+                match->first_sent_us = x->first_sent_us;
                 if (x->sent == 1 && now_us >= x->first_sent_us) {
                         match->rtt_valid = true;
                         match->rtt_us = now_us - x->first_sent_us;

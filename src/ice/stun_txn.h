@@ -59,6 +59,7 @@ struct stun_txn_match {
          */
         bool rtt_valid;
         uint64_t rtt_us;
+        uint64_t first_sent_us; /* when the request first went out */
 };
 
 struct stun_txn_table;

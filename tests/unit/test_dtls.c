@@ -429,6 +429,42 @@ static void test_lossy_link(void **state)
         }
 }
 
+/*
+ * The first retransmission follows dtls_set_retransmit_ms(): the server's lost final flight
+ * (it is connected and sends media; the client cannot decrypt yet) is repaired after 100 ms
+ * when the session sets two ICE round trips, after GnuTLS's second by default. Both sides need
+ * it: a finished GnuTLS server answers the client's resent flight only once its own timeout
+ * has passed since its final flight (the client alone at 100 ms: 1.5 s, the 4th resend).
+ */
+static void test_retransmit_ms(void **state)
+{
+        (void)state;
+        assert_int_equal(dtls_set_retransmit_ms(NULL, 100), -EINVAL);
+        unsigned settings[] = {0, 100};
+        for (size_t i = 0; i < 2; i++) {
+                struct dtls_config cc = config(DTLS_ROLE_CLIENT), sc = config(DTLS_ROLE_SERVER);
+                struct net n;
+                net_init(&n, &cc, &sc);
+                assert_int_equal(dtls_set_retransmit_ms(n.side[0].d, 0), -EINVAL);
+                for (int k = 0; k < 2 && settings[i]; k++)
+                        assert_int_equal(dtls_set_retransmit_ms(n.side[k].d, settings[i]), 0);
+                n.drop_batches[1] = 2; /* the server's ChangeCipherSpec and Finished */
+                uint64_t t0 = vnow;
+                start(&n);
+                run(&n, 60 * 1000000ULL);
+                assert_connected_pair(&n);
+                double s = (double)(vnow - t0) / 1e6;
+                print_message("first retransmission %u ms: connected after %.3f s\n",
+                              settings[i] ? settings[i] : DTLS_DEFAULT_RETRANSMIT_MS, s);
+                assert_true(n.dropped > 0);
+                if (settings[i])
+                        assert_true(s >= 0.1 && s < 0.3);
+                else
+                        assert_true(s >= 1.0);
+                net_free(&n);
+        }
+}
+
 static void test_data_and_close(void **state)
 {
         (void)state;
@@ -742,6 +778,7 @@ int main(void)
             cmocka_unit_test(test_chromium_cipher),
             cmocka_unit_test(test_no_srtp),
             cmocka_unit_test(test_lossy_link),
+            cmocka_unit_test(test_retransmit_ms),
             cmocka_unit_test(test_data_and_close),
             cmocka_unit_test(test_mitm_fingerprint),
             cmocka_unit_test(test_late_fingerprint),

@@ -128,6 +128,16 @@ static void test_host_host(void **state)
                (double)s.p[0].t_connected / 1000.0, (double)s.p[1].t_connected / 1000.0);
         assert_true(s.p[0].t_connected <= 50 * MS + 4 * 5 * MS);
         assert_true(s.p[1].t_connected <= s.p[0].t_connected);
+        /*
+         * The round trip of the route in use is known to both at once (DTLS times its first
+         * retransmission by it), also to the side whose own check a triggered check cancelled:
+         * the answer to its one transmission still counts.
+         */
+        for (int k = 0; k < 2; k++) {
+                uint64_t rtt = 0;
+                assert_int_equal(ice_agent_rtt(s.p[k].agent, &rtt), 0);
+                assert_int_equal(rtt, 10 * MS);
+        }
 
         assert_data_flows(&s, 10);
         struct ice_pair_stats st;
