@@ -50,7 +50,6 @@ struct mediapipe {
                 uint32_t bps;
         } rates[N_RATES];
         unsigned n_rates; /* told in all; the last N_RATES are kept */
-        uint64_t last_keyframe_req;
 };
 
 static void fail(struct mediapipe *m, const char *msg)
@@ -317,20 +316,11 @@ void mediapipe_start(struct mediapipe *m, struct session *session)
         }
 }
 
-/*
- * A receiver repeats its PLI until a key frame reaches it; on a slow path one takes a while to
- * get through, and each repeat honoured would start another, starving the path further. So at
- * most one key frame per KEYFRAME_MIN_GAP_US.
- */
-#define KEYFRAME_MIN_GAP_US 500000
-
+/* Repeats of a request already being answered were filtered out by the RTP sender. */
 void mediapipe_keyframe(struct mediapipe *m)
 {
-        uint64_t now = clock_now_us();
-        if (!m->venc || (m->last_keyframe_req && now - m->last_keyframe_req < KEYFRAME_MIN_GAP_US))
-                return;
-        m->last_keyframe_req = now;
-        vp8enc_request_keyframe(m->venc);
+        if (m->venc)
+                vp8enc_request_keyframe(m->venc);
 }
 
 const char *mediapipe_describe(const struct mediapipe *m)

@@ -15,6 +15,19 @@
 /* Without an RTT estimate, a packet is resent at most once in this long. */
 #define RTX_MIN_INTERVAL_US 10000u
 /*
+ * Key frame requests (PLI, FIR) that only repeat one being answered are not passed on. A
+ * receiver repeats its request until a key frame reaches it (every 200 ms or an RTT); on a slow
+ * path the key frame takes longer than that to get through the pacer, and each repeat honoured
+ * made another large key frame: after a 5 s outage a starved sender coded key frames only
+ * (libvpx's rate control dropped the frames between them), ~1 frame a second. A request is the
+ * same one while the encoder has not coded the key frame yet (up to KEYFRAME_REASK_US, in case
+ * the request went astray), while that key frame is in the pacer, and for a round trip after its
+ * last packet left (KEYFRAME_RTT_US without an RTT): what the receiver sent before it could see
+ * the key frame.
+ */
+#define KEYFRAME_REASK_US 1000000u
+#define KEYFRAME_RTT_US   100000u
+/*
  * Retransmissions go ahead of media, but within a budget: the target bitrate, with a bucket of
  * this much time at it. A repair after ordinary loss fits at once; a flood of NACKs (hundreds
  * of packets asked for after an outage, asked again by each retry) delays the media by 100 ms
@@ -93,6 +106,12 @@ struct rtp_sender {
          * packets before the next key frame any more. Once it is queued, their queued
          * retransmissions go, and NACKs for packets before nack_floor (its first) are ignored. */
         bool keyframe_asked;
+        uint64_t keyframe_asked_us;
+        /* The key frame that answered the last request: queued up to kf_last_seq, then sent. */
+        bool kf_queued;
+        uint16_t kf_last_seq;
+        bool kf_sent;
+        uint64_t kf_sent_us;
         bool have_floor;
         uint16_t nack_floor;
 
@@ -291,6 +310,11 @@ static void release(struct rtp_sender *s, struct item *it, uint64_t now)
                         it->data.data[3] = (uint8_t)s->rtx_seq;
                         s->rtx_seq++;
                 }
+        }
+        if (!it->retransmission && s->kf_queued && it->seq == s->kf_last_seq) {
+                s->kf_queued = false;
+                s->kf_sent = true;
+                s->kf_sent_us = now;
         }
         s->st.packets_sent++;
         s->st.bytes_sent += it->payload_len;
@@ -592,6 +616,9 @@ int rtp_sender_send_frame(struct rtp_sender *s, uint64_t now_us, uint64_t captur
                         rtx_flush(s);
                         s->have_floor = true;
                         s->nack_floor = s->seq;
+                        s->kf_queued = true;
+                        s->kf_sent = false;
+                        s->kf_last_seq = (uint16_t)(s->seq + n - 1);
                 } else if (s->have_floor && (uint16_t)(s->seq - s->nack_floor) >= s->hist_size) {
                         s->have_floor = false; /* all before it left the history anyway */
                 }
@@ -601,9 +628,11 @@ int rtp_sender_send_frame(struct rtp_sender *s, uint64_t now_us, uint64_t captur
                         h.marker = s->frags[i].marker;
                         rc = queue_media(s, &h, s->frags[i].desc, VP8_DESC_LEN,
                                          bytes + s->frags[i].offset, s->frags[i].len);
-                        if (rc < 0)
+                        if (rc < 0) {
+                                s->kf_queued = false; /* its last packet will never leave */
                                 return rc; /* the frame is incomplete; the receiver NACKs or
                                               asks for a key frame as after a loss */
+                        }
                         s->seq++;
                 }
         }
@@ -695,9 +724,18 @@ static void push_event(struct rtp_sender *s, struct item *it)
                 log_warn("rtp", "ssrc %08x: event dropped, out of memory", (unsigned)s->cfg.ssrc);
 }
 
-static void keyframe_request(struct rtp_sender *s, bool fir)
+static void keyframe_request(struct rtp_sender *s, uint64_t now, bool fir)
 {
+        /* See KEYFRAME_REASK_US. */
+        if (s->keyframe_asked && now - s->keyframe_asked_us < KEYFRAME_REASK_US)
+                return;
+        if (s->kf_queued)
+                return;
+        uint64_t rtt = s->st.rtt_valid ? s->st.rtt_us : KEYFRAME_RTT_US;
+        if (s->kf_sent && now - s->kf_sent_us < rtt)
+                return;
         s->keyframe_asked = true;
+        s->keyframe_asked_us = now;
         /* Several requests before the encoder has seen the first one ask for the same thing. */
         if (s->keyframe_pending)
                 return;
@@ -757,7 +795,7 @@ static void handle_nack(struct rtp_sender *s, uint64_t now, const struct rtcp_na
         push_event(s, &ev);
 }
 
-static void handle_fir(struct rtp_sender *s, const struct rtcp_fir *f)
+static void handle_fir(struct rtp_sender *s, uint64_t now, const struct rtcp_fir *f)
 {
         for (size_t i = 0; i < f->count; i++) {
                 struct rtcp_fir_entry e;
@@ -772,7 +810,7 @@ static void handle_fir(struct rtp_sender *s, const struct rtcp_fir *f)
                 s->fir_seen = true;
                 s->fir_sender = f->sender_ssrc;
                 s->fir_seq = e.seq;
-                keyframe_request(s, true);
+                keyframe_request(s, now, true);
         }
 }
 
@@ -801,11 +839,11 @@ int rtp_sender_handle_rtcp(struct rtp_sender *s, uint64_t now_us, const void *da
                 case RTCP_KIND_PLI:
                         if (p->u.pli.media_ssrc == s->cfg.ssrc) {
                                 s->st.pli_count++;
-                                keyframe_request(s, false);
+                                keyframe_request(s, now_us, false);
                         }
                         break;
                 case RTCP_KIND_FIR:
-                        handle_fir(s, &p->u.fir);
+                        handle_fir(s, now_us, &p->u.fir);
                         break;
                 case RTCP_KIND_REMB:
                         for (unsigned i = 0; i < p->u.remb.ssrc_count; i++) {
@@ -910,6 +948,7 @@ int rtp_sender_stop(struct rtp_sender *s, uint64_t now_us)
         if (s->stopped)
                 return 0;
         s->stopped = true;
+        s->kf_queued = false;
         queue_clear(&s->media_q);
         queue_clear(&s->rtx_q);
         s->queued_bytes = 0;

@@ -4,7 +4,8 @@
  *     encoder frame --> rtp_sender_send_frame --> packetizer --> pacer --+--> RTP out
  *                                                                        +--> send history
  *     RTCP in --> rtp_sender_handle_rtcp: NACK -> history -> RTX --> pacer (ahead of media)
- *                                         PLI/FIR -> keyframe request event
+ *                                         PLI/FIR -> keyframe request event (not for
+ *                                           repeats of a request being answered)
  *                                         RR/SR report blocks, REMB -> stats
  *     timer --> sender reports (SR + SDES CNAME) every second; BYE on stop
  *

@@ -433,7 +433,7 @@ static void test_history_eviction(void **state)
         rtp_sender_free(s);
 }
 
-static void psfb(struct rtp_sender *s, int what, uint32_t target, uint8_t fir_seq)
+static void psfb_at(struct rtp_sender *s, uint64_t now, int what, uint32_t target, uint8_t fir_seq)
 {
         struct buf b = BUF_INIT;
         if (what == 0) {
@@ -443,8 +443,30 @@ static void psfb(struct rtp_sender *s, int what, uint32_t target, uint8_t fir_se
                                               {.ssrc = target, .seq = fir_seq}};
                 assert_int_equal(rtcp_build_fir(&b, REMOTE, e, 2), 0);
         }
-        assert_int_equal(rtp_sender_handle_rtcp(s, 0, b.data, b.len), 0);
+        assert_int_equal(rtp_sender_handle_rtcp(s, now, b.data, b.len), 0);
         buf_free(&b);
+}
+
+static void psfb(struct rtp_sender *s, int what, uint32_t target, uint8_t fir_seq)
+{
+        psfb_at(s, 0, what, target, fir_seq);
+}
+
+/* The encoder answers a request: a key frame, sent at once (no pacing). */
+static void key_frame_at(struct rtp_sender *s, struct sink *k, uint64_t now, size_t len)
+{
+        uint8_t *f = frame_bytes(len, true);
+        assert_int_equal(rtp_sender_send_frame(s, now, now, f, len), 0);
+        free(f);
+        drain(s, k, now);
+}
+
+/* A PLI at now; afterwards `want` requests have been passed on in all. */
+static void pli_passed(struct rtp_sender *s, struct sink *k, uint64_t now, unsigned want)
+{
+        psfb_at(s, now, 0, SSRC, 0);
+        drain(s, k, now);
+        assert_int_equal(k->keyframe_pli, want);
 }
 
 static void test_pli_fir(void **state)
@@ -459,28 +481,34 @@ static void test_pli_fir(void **state)
         psfb(s, 0, 0x999, 0); /* someone else's */
         drain(s, k, 0);
         assert_int_equal(k->keyframe_pli, 1);
-        /* Two PLIs before the encoder heard of the first: one request. */
+        /* Two more before the encoder coded the key frame: the same request. */
         psfb(s, 0, SSRC, 0);
         psfb(s, 0, SSRC, 0);
         drain(s, k, 0);
-        assert_int_equal(k->keyframe_pli, 2);
+        assert_int_equal(k->keyframe_pli, 1);
+        key_frame_at(s, k, 10000, 3000);
+        /* Answered and a round trip (100 ms without an RTT) gone: a new request. */
+        pli_passed(s, k, 200000, 2);
+        key_frame_at(s, k, 210000, 3000);
 
-        psfb(s, 1, SSRC, 7);
-        drain(s, k, 0);
+        psfb_at(s, 400000, 1, SSRC, 7);
+        drain(s, k, 400000);
         assert_int_equal(k->keyframe_fir, 1);
-        psfb(s, 1, SSRC, 7); /* repeated request: same sequence number */
-        drain(s, k, 0);
+        key_frame_at(s, k, 410000, 3000);
+        psfb_at(s, 600000, 1, SSRC, 7); /* repeated request: same sequence number */
+        drain(s, k, 600000);
         assert_int_equal(k->keyframe_fir, 1);
-        psfb(s, 1, SSRC, 8);
-        drain(s, k, 0);
+        psfb_at(s, 600000, 1, SSRC, 8);
+        drain(s, k, 600000);
         assert_int_equal(k->keyframe_fir, 2);
-        psfb(s, 1, 0x4444, 9);
-        drain(s, k, 0);
+        key_frame_at(s, k, 610000, 3000);
+        psfb_at(s, 800000, 1, 0x4444, 9);
+        drain(s, k, 800000);
         assert_int_equal(k->keyframe_fir, 2);
 
         struct rtp_sender_stats st;
         rtp_sender_get_stats(s, &st);
-        assert_int_equal(st.pli_count, 3);
+        assert_int_equal(st.pli_count, 4); /* every one counted, passed on or not */
         assert_int_equal(st.fir_count, 3);
 
         /* REMB naming our SSRC among others. */
@@ -498,6 +526,61 @@ static void test_pli_fir(void **state)
         drain(s, k, 0);
         assert_int_equal(k->remb_events, 1);
         buf_free(&b);
+        sink_free(k);
+        rtp_sender_free(s);
+}
+
+/*
+ * A receiver repeats its PLI until a key frame reaches it; on a slow path the key frame spends
+ * longer than that in the pacer. Repeats sent before the receiver could see it are not passed
+ * on (each would make another large key frame): while it is queued, and for a round trip after
+ * its last packet left. A request the encoder never answered is passed on again after 1 s.
+ */
+static void test_keyframe_request_repeats(void **state)
+{
+        (void)state;
+        struct rtp_sender_config cfg = vp8_config();
+        cfg.target_bitrate_bps = 100000; /* paced at 250 kbit/s */
+        struct rtp_sender *s = rtp_sender_new(&cfg);
+        struct sink *k = sink_new();
+        psfb_at(s, 1000000, 0, SSRC, 0);
+        drain(s, k, 1000000);
+        assert_int_equal(k->keyframe_pli, 1);
+        uint8_t *f = frame_bytes(20000, true); /* 18 packets: ~0.66 s at 250 kbit/s */
+        assert_int_equal(rtp_sender_send_frame(s, 1050000, 1050000, f, 20000), 0);
+        free(f);
+        drain(s, k, 1050000);
+        uint64_t last_out = 0;
+        unsigned passed_while_queued = 0;
+        for (uint64_t t = 1050000; t < 3000000; t += 1000) {
+                if (rtp_sender_next_deadline(s) <= t)
+                        rtp_sender_handle_timeout(s, t);
+                size_t before = k->n_rtp;
+                drain(s, k, t);
+                if (k->n_rtp > before)
+                        last_out = t;
+                if (k->n_rtp < 18 && t % 100000 == 0) {
+                        psfb_at(s, t, 0, SSRC, 0); /* the receiver's repeats */
+                        drain(s, k, t);
+                        passed_while_queued += k->keyframe_pli - 1;
+                }
+                if (k->n_rtp == 18)
+                        break;
+        }
+        assert_int_equal(k->n_rtp, 18);
+        print_message("key frame of 18 packets sent in %.0f ms\n",
+                      (double)(last_out - 1050000) / 1000);
+        assert_true(last_out - 1050000 > 500000);
+        assert_int_equal(passed_while_queued, 0);
+        /* Within a round trip of its last packet: still the same request; after it: new. */
+        pli_passed(s, k, last_out + 90000, 1);
+        pli_passed(s, k, last_out + 110000, 2);
+        /* Not answered: repeats within 1 s are the same request, then it is passed on again. */
+        pli_passed(s, k, last_out + 900000, 2);
+        pli_passed(s, k, last_out + 1110000, 3);
+        struct rtp_sender_stats st;
+        rtp_sender_get_stats(s, &st);
+        assert_true(st.pli_count >= 9); /* every PLI counted, passed on or not */
         sink_free(k);
         rtp_sender_free(s);
 }
@@ -1014,6 +1097,7 @@ int main(void)
             cmocka_unit_test(test_nack_without_rtx),
             cmocka_unit_test(test_history_eviction),
             cmocka_unit_test(test_pli_fir),
+            cmocka_unit_test(test_keyframe_request_repeats),
             cmocka_unit_test(test_pacer_spreads_keyframe),
             cmocka_unit_test(test_queue_bound),
             cmocka_unit_test(test_stop_bye),
