@@ -658,6 +658,18 @@ static void video_examine(const struct rtp_receiver *r, struct vexam *x)
  * the last of them) or while NACK can still bring the missing ones (tries left, or an answer
  * to the last try still due).
  */
+/* The latest arrival among the packets from the cursor up to (not including) end. */
+static uint64_t last_arrival(const struct rtp_receiver *r, int64_t end)
+{
+        uint64_t last = 0;
+        for (int64_t i = r->cursor; i < end; i++) {
+                const struct slot *s = slot_get(r, i);
+                if (s)
+                        last = max_u64(last, s->arrival_us);
+        }
+        return last;
+}
+
 static uint64_t give_up_time(const struct rtp_receiver *r, const struct vexam *x)
 {
         uint64_t due = due_of(r, x->ts);
@@ -673,24 +685,11 @@ static uint64_t give_up_time(const struct rtp_receiver *r, const struct vexam *x
                  * 3 frames decoded in 30 s and 147 PLIs). It is given up only once its packets
                  * stop coming for max_delay.
                  */
-                if (r->need_key && x->key) {
-                        uint64_t last = 0;
-                        for (int64_t i = r->cursor; i <= r->highest; i++) {
-                                const struct slot *s = slot_get(r, i);
-                                if (s)
-                                        last = max_u64(last, s->arrival_us);
-                        }
-                        t = max_u64(t, last + r->cfg.max_delay_us);
-                }
+                if (r->need_key && x->key)
+                        t = max_u64(t, last_arrival(r, r->highest + 1) + r->cfg.max_delay_us);
                 return t;
         }
-        uint64_t last = 0;
-        for (int64_t i = r->cursor; i < x->next_start; i++) {
-                const struct slot *s = slot_get(r, i);
-                if (s)
-                        last = max_u64(last, s->arrival_us);
-        }
-        uint64_t hope = last + r->target_us;
+        uint64_t hope = last_arrival(r, x->next_start) + r->target_us;
         if (r->nack_on) {
                 for (size_t i = nack_lower_bound(r, r->cursor);
                      i < r->n_nacks && r->nacks[i].seq < x->next_start; i++) {
