@@ -101,7 +101,6 @@ struct rtp_sender {
 
         struct queue out_q;
         struct item cur; /* the item last handed out, whose bytes the caller is reading */
-        bool keyframe_pending;
         /* A PLI or FIR came since the last key frame was queued: the receiver cannot use the
          * packets before the next key frame any more. Once it is queued, their queued
          * retransmissions go, and NACKs for packets before nack_floor (its first) are ignored. */
@@ -736,11 +735,7 @@ static void keyframe_request(struct rtp_sender *s, uint64_t now, bool fir)
                 return;
         s->keyframe_asked = true;
         s->keyframe_asked_us = now;
-        /* Several requests before the encoder has seen the first one ask for the same thing. */
-        if (s->keyframe_pending)
-                return;
         struct item it = {.kind = RTP_SENDER_OUT_KEYFRAME_REQUEST, .fir = fir};
-        s->keyframe_pending = true;
         push_event(s, &it);
 }
 
@@ -896,7 +891,6 @@ int rtp_sender_poll_output(struct rtp_sender *s, struct rtp_sender_output *out)
                 out->len = it->data.len;
                 break;
         case RTP_SENDER_OUT_KEYFRAME_REQUEST:
-                s->keyframe_pending = false;
                 out->fir = it->fir;
                 break;
         case RTP_SENDER_OUT_NACK:
