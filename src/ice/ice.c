@@ -1581,6 +1581,7 @@ static int handle_response(struct ice_agent *a, int base, const struct addr *fro
 }
 
 static void after_input(struct ice_agent *a);
+static int sending_pair(const struct ice_agent *a);
 
 int ice_agent_handle_input(struct ice_agent *a, uint64_t now, int base, const struct addr *from,
                            const uint8_t *data, size_t len)
@@ -1590,8 +1591,14 @@ int ice_agent_handle_input(struct ice_agent *a, uint64_t now, int base, const st
         if (now > a->now)
                 a->now = now;
         if (!stun_is_message(data, len)) {
-                if (a->selected >= 0) {
-                        struct ice_pair *rt = &a->pairs[a->pairs[a->selected].route];
+                /*
+                 * Counted on the route ice_agent_send() uses, as what is sent is: before the
+                 * nomination too. A short call's DTLS handshake is often over by then (a
+                 * relay<->relay call with no media: the selected pair showed 0 bytes received).
+                 */
+                int vi = sending_pair(a);
+                if (vi >= 0) {
+                        struct ice_pair *rt = &a->pairs[a->pairs[vi].route];
                         if (base == a->local[rt->local].base &&
                             same_addr(from, &a->remote[rt->remote].addr)) {
                                 rt->packets_received++;
